@@ -1,0 +1,30 @@
+# track2vec: song embeddings from playlists with word2vec, evaluated and tuned on a grid.
+#
+#   snakemake --cores 8                                   # everything, built-in dataset
+#   snakemake --cores 8 --config playlists=/path/music_2.npy
+#   snakemake --cores 2 --configfile tests/tiny.yaml      # the tiny preset (< 2 minutes)
+#
+# The DAG: synthetic (if playlists: synthetic) -> load -> vocab -> split -> train (one job
+# per grid entry) -> evaluate -> aggregate -> best -> test.  See README.md.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/vocab.smk"
+include: "rules/split.smk"
+include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/aggregate.smk"
+
+
+rule all:
+    input:
+        final_outputs(),
+    default_target: True

@@ -1,0 +1,35 @@
+# Step 1: the playlists: the built-in synthetic dataset, or the user's file, read and checked.
+
+
+rule synthetic:
+    output:
+        playlists=res("data/synthetic.npy"),
+        metadata=res("data/synthetic_tracks.csv"),
+        model=res("data/synthetic_model.npz"),
+    params:
+        preset=config["synthetic"]["preset"],
+        seed=config["synthetic"]["seed"],
+        n_playlists=config["synthetic"]["n_playlists"],
+    log:
+        res("logs/synthetic.log"),
+    benchmark:
+        res("benchmarks/synthetic.tsv")
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/synthetic.py"
+
+
+rule load:
+    input:
+        playlists_file,
+    output:
+        res("playlists.parquet"),
+    log:
+        res("logs/load.log"),
+    benchmark:
+        res("benchmarks/load.tsv")
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/load.py"

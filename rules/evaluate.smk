@@ -1,0 +1,22 @@
+# Step 5: HR@k and NDCG@k of each entry on the validation pairs (exact nearest neighbours).
+
+
+rule evaluate:
+    input:
+        embeddings=res("embeddings/{entry}.npy"),
+        vocab=res("vocab.parquet"),
+        pairs=res("split/val.parquet"),
+    output:
+        res("metrics/{entry}.json"),
+    params:
+        k=config["evaluate"]["k"],
+        metric=config["evaluate"]["metric"],
+        same_song=config["evaluate"]["same_song"],
+    log:
+        res("logs/evaluate/{entry}.log"),
+    benchmark:
+        res("benchmarks/evaluate/{entry}.tsv")
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/evaluate.py"

@@ -1,0 +1,19 @@
+# Step 2: count tracks, keep those with count >= min_count, index them by descending count.
+
+
+rule vocab:
+    input:
+        res("playlists.parquet"),
+    output:
+        vocab=res("vocab.parquet"),
+        corpus=res("corpus.parquet"),
+    params:
+        min_count=config["min_count"],
+    log:
+        res("logs/vocab.log"),
+    benchmark:
+        res("benchmarks/vocab.tsv")
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/vocab.py"

@@ -1,0 +1,10 @@
+"""Rule best: the grid entry with the highest validation metric."""
+from track2vec.pipeline import best_step
+from track2vec.scripting import run
+
+
+def main(smk, log):
+    best_step(smk.input[0], smk.params.metric, smk.output[0], log)
+
+
+run(main, snakemake)  # noqa: F821 - injected by Snakemake

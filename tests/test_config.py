@@ -1,0 +1,62 @@
+import pytest
+import yaml
+
+from track2vec.config import HYPERPARAMETERS, grid_entries, load_config, validate_config
+from track2vec.errors import ConfigError
+
+from conftest import ROOT
+
+
+def base():
+    return {
+        "playlists": "synthetic",
+        "defaults": {"dim": 8, "window": 2, "negatives": 3, "ns_exponent": 0.5, "subsample": 0.0, "epochs": 1, "learning_rate": 0.025, "batch_size": 64, "tied": False, "seed": 1},
+        "grid": {"a": {"dim": 16}, "b": None},
+    }
+
+
+def test_shipped_configs_are_valid():
+    for name in ("config.yaml", "tests/tiny.yaml"):
+        cfg = load_config(ROOT / name) if name == "config.yaml" else validate_config({**yaml.safe_load(open(ROOT / "config.yaml")), **yaml.safe_load(open(ROOT / name))})
+        assert cfg["grid"]
+
+
+def test_default_grid_has_reference_entries():
+    cfg = load_config(ROOT / "config.yaml")
+    entries = grid_entries(cfg)
+    assert 8 <= len(entries) <= 14
+    ref = entries["seed_reference"]
+    assert (ref["dim"], ref["window"], ref["negatives"], ref["ns_exponent"], ref["subsample"], ref["tied"]) == (30, 3, 5, 0.5, 1e-5, True)
+    paper = entries["paper_music2"]
+    assert (paper["window"], paper["ns_exponent"], paper["subsample"], paper["dim"]) == (3, -0.5, 1e-5, 50)
+
+
+def test_defaults_filled_and_entries_merged():
+    cfg = validate_config(base())
+    assert cfg["min_count"] == 2 and cfg["evaluate"]["k"] == 10 and cfg["split"]["n_val"] == 10000
+    e = grid_entries(cfg)
+    assert list(e) == ["a", "b"]
+    assert e["a"]["dim"] == 16 and e["b"]["dim"] == 8
+    assert list(e["a"]) == list(HYPERPARAMETERS)
+
+
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        (lambda c: c.update(foo=1), "(top level)"),
+        (lambda c: c["grid"]["a"].update(windw=3), "grid.a"),
+        (lambda c: c["grid"]["a"].update(window=-1), "grid.a.window"),
+        (lambda c: c["grid"]["a"].update(dim="big"), "grid.a.dim"),
+        (lambda c: c.update(grid={}), "grid"),
+        (lambda c: c["grid"].update({"../evil": {}}), "grid"),
+        (lambda c: c.update(min_count=0), "min_count"),
+        (lambda c: c.update(evaluate={"metric": "manhattan"}), "evaluate.metric"),
+        (lambda c: c["defaults"].pop("dim"), "defaults"),
+    ],
+)
+def test_errors_name_the_key(change, key):
+    cfg = base()
+    change(cfg)
+    with pytest.raises(ConfigError) as err:
+        validate_config(cfg)
+    assert f"'{key}'" in str(err.value)

@@ -1,0 +1,104 @@
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.neighbors import NearestNeighbors
+
+from track2vec.errors import DataError
+from track2vec.evaluate import check_embeddings, evaluate_pairs, hit_ranks, hr_ndcg, nearest_neighbours
+
+
+def brute(emb, q, k, metric):
+    nn = NearestNeighbors(n_neighbors=k + 1, algorithm="brute", metric=metric).fit(emb)
+    _, idx = nn.kneighbors(emb[q])
+    return np.array([[j for j in row if j != qi][:k] for row, qi in zip(idx, q)])
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+@pytest.mark.parametrize("V", [15, 700, 5000])
+def test_neighbours_match_brute_force(metric, V):
+    rng = np.random.default_rng(V)
+    emb = rng.normal(size=(V, 12)).astype(np.float32)
+    q = rng.integers(0, V, 300)
+    idx, scores = nearest_neighbours(emb, q, k=10, metric=metric, block=64)
+    assert (idx == brute(emb, q, 10, metric)).all()
+    assert (idx != q[:, None]).all()
+    # scores sorted: similarity decreasing (cosine) or distance increasing (euclidean)
+    d = np.diff(scores, axis=1)
+    assert (d <= 1e-12).all() if metric == "cosine" else (d >= -1e-12).all()
+
+
+def test_neighbours_exact_with_near_ties():
+    # many nearly identical vectors: the float32 bound forces the float64 fallback
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(1, 8))
+    emb = base + rng.normal(scale=1e-7, size=(2000, 8))
+    q = np.arange(50)
+    idx, _ = nearest_neighbours(emb, q, k=5)
+    e = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    for i, qi in enumerate(q):
+        s = e @ e[qi]
+        s[qi] = -np.inf
+        expect = np.lexsort((np.arange(len(s)), -s))[:5]
+        assert list(idx[i]) == list(expect)
+
+
+def test_neighbours_exclude_and_query_vectors():
+    emb = np.eye(6)[:, :6] + 0.1
+    emb[1] = emb[0] * 1.01 + 0.001
+    idx, _ = nearest_neighbours(emb, np.array([0]), k=2, exclude=np.array([[1, -1]]))
+    assert 1 not in idx[0] and 0 not in idx[0]
+    qv = emb[[3]]
+    idx, _ = nearest_neighbours(emb, np.array([0]), k=1, query_vectors=qv)
+    assert idx[0, 0] == 3
+
+
+def test_neighbours_bad_k():
+    with pytest.raises(ValueError, match="vocabulary has 5"):
+        nearest_neighbours(np.ones((5, 2)), np.array([0]), k=5)
+
+
+def test_hit_ranks_and_metrics_hand_computed():
+    sugg = np.array([[5, 6, 7], [1, 2, 3], [4, 8, 9], [2, 1, 0]])
+    queries = np.array([0, 0, 4, 3])
+    targets = np.array([7, 9, 4, 2])
+    assert list(hit_ranks(sugg, targets)) == [3, 0, 1, 1]
+    # row 2: target == query (4) -> convention
+    miss = hr_ndcg(sugg, queries, targets, "miss")
+    assert miss["hr_at_k"] == pytest.approx(2 / 4)
+    assert miss["ndcg_at_k"] == pytest.approx((1 / math.log2(4) + 1.0) / 4)
+    hit = hr_ndcg(sugg, queries, targets, "hit")
+    assert hit["hr_at_k"] == pytest.approx(3 / 4)
+    assert hit["ndcg_at_k"] == pytest.approx((0.5 + 1 + 1) / 4)
+    ex = hr_ndcg(sugg, queries, targets, "exclude")
+    assert ex["n_pairs"] == 3 and ex["n_same_song"] == 1
+    assert ex["hr_at_k"] == pytest.approx(2 / 3)
+    assert miss["k"] == 3 and miss["same_song"] == "miss"
+
+
+def test_evaluate_pairs_perfect_and_random():
+    # songs in pairs (2i, 2i+1) share a direction: the partner is always the nearest
+    rng = np.random.default_rng(0)
+    centers = rng.normal(size=(50, 16))
+    emb = np.repeat(centers, 2, axis=0) + rng.normal(scale=0.01, size=(100, 16))
+    pairs = pd.DataFrame({"query": np.arange(0, 100, 2), "target": np.arange(1, 100, 2)})
+    s = evaluate_pairs(emb, pairs, k=10)
+    assert s["hr_at_k"] == 1.0 and s["ndcg_at_k"] == 1.0
+    s = evaluate_pairs(rng.normal(size=(100, 16)), pairs, k=10)
+    assert s["hr_at_k"] < 0.5
+
+
+def test_check_embeddings():
+    good = np.zeros((4, 3), dtype=np.float64)
+    assert check_embeddings(good, 4).dtype == np.float32
+    with pytest.raises(DataError, match="rows"):
+        check_embeddings(good, 5, "e.npy")
+    bad = good.copy()
+    bad[2, 1] = np.nan
+    with pytest.raises(DataError, match="NaN"):
+        check_embeddings(bad, 4)
+    with pytest.raises(DataError, match="dtype"):
+        check_embeddings(np.zeros((4, 3), dtype=np.int32), 4)
+    with pytest.raises(DataError, match="2-D"):
+        check_embeddings(np.zeros(4), 4)

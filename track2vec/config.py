@@ -1,0 +1,129 @@
+"""Configuration: validation against the JSON schema, and the grid of training entries."""
+from __future__ import annotations
+
+import copy
+from importlib import resources
+from typing import Any
+
+import jsonschema
+import yaml
+
+from .errors import ConfigError
+
+__all__ = ["HYPERPARAMETERS", "load_schema", "validate_config", "grid_entries", "load_config"]
+
+#: the hyperparameters of a grid entry, in the order of the grid table's columns
+HYPERPARAMETERS = (
+    "dim",
+    "window",
+    "negatives",
+    "ns_exponent",
+    "subsample",
+    "epochs",
+    "learning_rate",
+    "min_learning_rate",
+    "batch_size",
+    "tied",
+    "seed",
+)
+
+
+def load_schema() -> dict:
+    """The JSON schema of config.yaml (``track2vec/schemas/config.schema.yaml``)."""
+    text = resources.files("track2vec").joinpath("schemas/config.schema.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def _key(path) -> str:
+    return ".".join(str(p) for p in path) or "(top level)"
+
+
+def _fill_defaults(schema: dict, config: dict) -> None:
+    """Set the schema's ``default`` values for missing keys, recursively (objects only)."""
+    for name, sub in schema.get("properties", {}).items():
+        if name not in config and "default" in sub:
+            config[name] = copy.deepcopy(sub["default"])
+        if isinstance(config.get(name), dict) and sub.get("type") == "object":
+            _fill_defaults(sub, config[name])
+
+
+def validate_config(config: dict, source: str = "config.yaml") -> dict:
+    """Validate a configuration and return a copy with defaults filled in.
+
+    Parameters
+    ----------
+    config : dict
+        The parsed config.yaml (with any ``--config`` overrides).
+    source : str
+        Named in error messages.
+
+    Returns
+    -------
+    dict
+
+    Raises
+    ------
+    ConfigError
+        The message names the key, what is wrong and how to fix it.
+    """
+    if not isinstance(config, dict):
+        raise ConfigError(f"{source}: the configuration must be a mapping of keys to values, got {type(config).__name__}")
+    config = copy.deepcopy(config)
+    schema = load_schema()
+    _fill_defaults(schema, config)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    if errors:
+        lines = []
+        for err in errors[:10]:
+            key = _key(err.absolute_path)
+            if err.validator == "additionalProperties":
+                known = sorted(err.schema.get("properties", {}))
+                msg = f"{err.message}; known keys here: {', '.join(known)}" if known else err.message
+            elif "propertyNames" in err.schema_path:
+                msg = (
+                    f"grid entry name {err.instance!r} is not safe as a file name: use letters, digits, "
+                    "'_', '-' and '.', starting with a letter or digit, at most 64 characters"
+                )
+            else:
+                msg = err.message
+            lines.append(f"  - config key '{key}': {msg}")
+        raise ConfigError(f"{source} is invalid ({len(errors)} problem(s)); fix these keys:\n" + "\n".join(lines))
+    for name, entry in config["grid"].items():
+        if entry is None:
+            config["grid"][name] = {}
+    missing = [h for h in HYPERPARAMETERS if h not in config["defaults"] and h != "min_learning_rate"]
+    if missing:
+        raise ConfigError(f"{source}: config key 'defaults' lacks {', '.join(missing)}; give every hyperparameter a default")
+    config["defaults"].setdefault("min_learning_rate", 0.0001)
+    return config
+
+
+def grid_entries(config: dict) -> dict[str, dict[str, Any]]:
+    """The full hyperparameters of each grid entry (``defaults`` overridden by the entry).
+
+    Parameters
+    ----------
+    config : dict
+        A validated configuration.
+
+    Returns
+    -------
+    dict
+        Entry name -> {hyperparameter: value}, keys in :data:`HYPERPARAMETERS` order.
+    """
+    out = {}
+    for name, entry in config["grid"].items():
+        merged = {**config["defaults"], **(entry or {})}
+        out[name] = {h: merged[h] for h in HYPERPARAMETERS}
+    return out
+
+
+def load_config(path: str) -> dict:
+    """Read and validate a YAML configuration file."""
+    with open(path, encoding="utf-8") as fh:
+        try:
+            raw = yaml.safe_load(fh)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    return validate_config(raw or {}, source=str(path))

@@ -1,0 +1,356 @@
+"""Reading playlists in the supported layouts, and the pipeline's parquet tables.
+
+Three input layouts are read into one in-memory form, :class:`Playlists`:
+
+* **Deezer** (``music_2.npy``): a .npy object array, each playlist a list of
+  tokens alternating ``track_<id>``, ``artist_<id>``.
+* **paired** (the other datasets of Caselles-Dupré et al.): a .npy object array
+  whose tokens alternate *item, side information* (for example ``"85116",
+  "useless"``). Detected as the paper's code does: the first token does not
+  start with ``track``. Items are the tokens at even positions.
+* **long table** (.csv or .parquet): columns ``playlist_id``, ``position``,
+  ``track_id`` and optionally ``artist_id``. This layout needs no pickle and is
+  the safe choice for files from untrusted sources.
+
+Loading a .npy object array needs ``allow_pickle=True``, which can run code
+embedded in a malicious file: only load .npy files you trust.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from .atomic import atomic_path
+from .errors import DataError
+
+__all__ = [
+    "Playlists",
+    "read_playlists",
+    "read_npy",
+    "read_long_table",
+    "write_playlists",
+    "load_playlists",
+    "write_sequences",
+    "read_sequences",
+    "write_table",
+]
+
+_FIX_FORMAT = (
+    "expected a .npy object array of playlists (lists of str tokens), or a .csv/.parquet "
+    "long table with columns playlist_id, position, track_id[, artist_id]"
+)
+
+
+@dataclass
+class Playlists:
+    """Playlists as flat arrays (CSR layout).
+
+    Attributes
+    ----------
+    tracks : pyarrow.StringArray
+        All track tokens, playlist after playlist.
+    artists : pyarrow.StringArray
+        The artist token of each track (null where unknown), aligned with ``tracks``.
+    offsets : numpy.ndarray of int64, shape (n_playlists + 1,)
+        Playlist ``i`` is ``tracks[offsets[i]:offsets[i + 1]]``.
+    layout : str
+        ``"deezer"``, ``"paired"`` or ``"table"``.
+    """
+
+    tracks: pa.Array
+    artists: pa.Array
+    offsets: np.ndarray
+    layout: str
+
+    @property
+    def n_playlists(self) -> int:
+        return len(self.offsets) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    def to_lists(self) -> list[list[str]]:
+        """The playlists as Python lists of track tokens (for small data and tests)."""
+        t = self.tracks.to_pylist()
+        return [t[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:])]
+
+
+def _check_exists(path: Path) -> None:
+    if not path.exists():
+        raise DataError(
+            path,
+            "playlists file not found",
+            "set `playlists:` in config.yaml (or --config playlists=PATH) to an existing "
+            ".npy, .csv or .parquet file, or to `synthetic` for the built-in dataset",
+        )
+    if path.is_dir():
+        raise DataError(path, "is a folder, not a playlists file", _FIX_FORMAT)
+
+
+def read_playlists(path: str | os.PathLike) -> Playlists:
+    """Read playlists from a .npy, .csv or .parquet file, choosing the reader by suffix.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The playlists file.
+
+    Returns
+    -------
+    Playlists
+
+    Raises
+    ------
+    DataError
+        The file is missing, unreadable or malformed; the message names the file,
+        what is wrong and how to fix it.
+    """
+    path = Path(path)
+    _check_exists(path)
+    suffix = path.suffix.lower()
+    if suffix in (".csv", ".parquet", ".pq", ".tsv"):
+        return read_long_table(path)
+    return read_npy(path)
+
+
+def read_npy(path: str | os.PathLike) -> Playlists:
+    """Read a .npy object array of playlists (Deezer or paired layout).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A file written by ``numpy.save`` of a 1-D object array whose elements are
+        lists (or tuples / arrays) of str tokens.
+
+    Returns
+    -------
+    Playlists
+        Empty playlists (no track token) are kept as empty rows.
+
+    Raises
+    ------
+    DataError
+        See :func:`read_playlists`.
+    """
+    path = Path(path)
+    _check_exists(path)
+    try:
+        data = np.load(path, allow_pickle=True)
+    except Exception as exc:  # noqa: BLE001 - any failure means "not a readable .npy"
+        raise DataError(path, f"cannot be read as a .npy file ({type(exc).__name__}: {exc})", _FIX_FORMAT) from exc
+    if not isinstance(data, np.ndarray):
+        raise DataError(path, f"holds a {type(data).__name__}, not a numpy array", _FIX_FORMAT)
+    if data.dtype != object:
+        raise DataError(path, f"holds an array of dtype {data.dtype}, not an object array of playlists", _FIX_FORMAT)
+    if data.ndim != 1:
+        raise DataError(path, f"holds a {data.ndim}-D array; expected a 1-D array of playlists", _FIX_FORMAT)
+    if len(data) == 0:
+        raise DataError(path, "holds no playlists (empty array)", _FIX_FORMAT)
+    lengths = np.empty(len(data), dtype=np.int64)
+    for i, p in enumerate(data):
+        if not isinstance(p, (list, tuple, np.ndarray)):
+            raise DataError(path, f"playlist {i} is a {type(p).__name__}, not a list of str tokens", _FIX_FORMAT)
+        lengths[i] = len(p)
+    flat = list(itertools.chain.from_iterable(data))
+    if not flat:
+        raise DataError(path, "all playlists are empty", _FIX_FORMAT)
+    try:
+        tokens = pa.array(flat, type=pa.string())
+        ok = tokens.null_count == 0
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        ok = False
+    if not ok:
+        bad = next(j for j, t in enumerate(flat) if not isinstance(t, str))
+        i = int(np.searchsorted(np.cumsum(lengths), bad, side="right"))
+        raise DataError(
+            path,
+            f"playlist {i} holds a {type(flat[bad]).__name__} token ({flat[bad]!r}); tokens must be str",
+            _FIX_FORMAT,
+        )
+    offsets = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    first = flat[0]
+    if first.startswith("track"):
+        return _split_deezer(path, tokens, offsets)
+    return _split_paired(tokens, offsets)
+
+
+def _split_deezer(path: Path, tokens: pa.Array, offsets: np.ndarray) -> Playlists:
+    is_track = pc.starts_with(tokens, "track_").to_numpy(zero_copy_only=False)
+    if not is_track.any():
+        raise DataError(path, "holds no `track_<id>` tokens", "each playlist must list `track_<id>` tokens (each optionally followed by `artist_<id>`)")
+    is_artist = pc.starts_with(tokens, "artist_").to_numpy(zero_copy_only=False)
+    n = len(tokens)
+    pos = np.flatnonzero(is_track)
+    nxt = pos + 1
+    # the artist of a track is the next token when it is an artist token of the same playlist
+    same_playlist = np.zeros(len(pos), dtype=bool)
+    ok = nxt < n
+    pl_of_pos = np.searchsorted(offsets, pos, side="right") - 1
+    pl_of_nxt = np.searchsorted(offsets, np.minimum(nxt, n - 1), side="right") - 1
+    same_playlist[ok] = pl_of_pos[ok] == pl_of_nxt[ok]
+    has_artist = same_playlist & is_artist[np.minimum(nxt, n - 1)]
+    artist_idx = np.where(has_artist, nxt, -1)
+    tracks = tokens.take(pa.array(pos))
+    artists = tokens.take(pa.array(np.where(has_artist, artist_idx, 0))).to_numpy(zero_copy_only=False)
+    artists = pa.array(np.where(has_artist, artists, None), type=pa.string())
+    counts = np.bincount(pl_of_pos, minlength=len(offsets) - 1)
+    new_offsets = np.zeros_like(offsets)
+    np.cumsum(counts, out=new_offsets[1:])
+    return Playlists(tracks, artists, new_offsets, "deezer")
+
+
+def _split_paired(tokens: pa.Array, offsets: np.ndarray) -> Playlists:
+    idx = np.arange(len(tokens), dtype=np.int64)
+    pl = np.searchsorted(offsets, idx, side="right") - 1
+    local = idx - offsets[pl]
+    keep = local % 2 == 0
+    tracks = tokens.filter(pa.array(keep))
+    counts = np.bincount(pl[keep], minlength=len(offsets) - 1)
+    new_offsets = np.zeros_like(offsets)
+    np.cumsum(counts, out=new_offsets[1:])
+    return Playlists(tracks, pa.nulls(len(tracks), type=pa.string()), new_offsets, "paired")
+
+
+_TABLE_COLUMNS = ("playlist_id", "position", "track_id")
+
+
+def read_long_table(path: str | os.PathLike) -> Playlists:
+    """Read a long table (.csv or .parquet) of playlist entries.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A table with columns ``playlist_id``, ``position``, ``track_id`` and
+        optionally ``artist_id``. Rows are ordered by ``position`` within each
+        playlist; playlists are ordered by ``playlist_id``.
+
+    Returns
+    -------
+    Playlists
+
+    Raises
+    ------
+    DataError
+        Missing columns, empty table, null values or non-numeric positions.
+    """
+    path = Path(path)
+    _check_exists(path)
+    try:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            df = pd.read_parquet(path)
+        else:
+            sep = "\t" if path.suffix.lower() == ".tsv" else ","
+            df = pd.read_csv(path, sep=sep, dtype={"playlist_id": str, "track_id": str, "artist_id": str}, keep_default_na=False, na_values=[""])
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(path, f"cannot be read as a table ({type(exc).__name__}: {exc})", _FIX_FORMAT) from exc
+    missing = [c for c in _TABLE_COLUMNS if c not in df.columns]
+    if missing:
+        raise DataError(path, f"lacks column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))})", _FIX_FORMAT)
+    if len(df) == 0:
+        raise DataError(path, "has no rows", _FIX_FORMAT)
+    for col in _TABLE_COLUMNS:
+        nulls = df[col].isna()
+        if nulls.any():
+            row = int(np.flatnonzero(nulls.to_numpy())[0])
+            raise DataError(path, f"column {col} is empty in row {row + 1} (and {int(nulls.sum()) - 1} other rows)", "fill or drop those rows")
+    pos = pd.to_numeric(df["position"], errors="coerce")
+    if pos.isna().any():
+        row = int(np.flatnonzero(pos.isna().to_numpy())[0])
+        raise DataError(path, f"column position is not a number in row {row + 1} ({df['position'].iloc[row]!r})", "positions must be integers")
+    df = df.assign(position=pos, playlist_id=df["playlist_id"].astype(str), track_id=df["track_id"].astype(str))
+    df = df.sort_values(["playlist_id", "position"], kind="stable")
+    codes, uniques = pd.factorize(df["playlist_id"], sort=True)
+    counts = np.bincount(codes, minlength=len(uniques))
+    offsets = np.zeros(len(uniques) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    tracks = pa.array(df["track_id"].to_numpy(dtype=object), type=pa.string())
+    if "artist_id" in df.columns:
+        art = df["artist_id"].astype(object).where(df["artist_id"].notna(), None)
+        artists = pa.array(art.to_numpy(dtype=object), type=pa.string())
+    else:
+        artists = pa.nulls(len(tracks), type=pa.string())
+    return Playlists(tracks, artists, offsets, "table")
+
+
+# --- pipeline tables ------------------------------------------------------------------
+
+
+def write_table(table: pa.Table | pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a table to parquet atomically (temporary file, then rename)."""
+    if isinstance(table, pd.DataFrame):
+        table = pa.Table.from_pandas(table, preserve_index=False)
+    with atomic_path(path, suffix=".parquet") as tmp:
+        pq.write_table(table, tmp)
+
+
+def write_playlists(playlists: Playlists, path: str | os.PathLike) -> None:
+    """Write :class:`Playlists` to parquet: one row per playlist, columns
+    ``playlist`` (row number), ``tracks`` and ``artists`` (lists of str)."""
+    off = pa.array(playlists.offsets, type=pa.int64())
+    table = pa.table(
+        {
+            "playlist": pa.array(np.arange(playlists.n_playlists, dtype=np.int64)),
+            "tracks": pa.LargeListArray.from_arrays(off, playlists.tracks),
+            "artists": pa.LargeListArray.from_arrays(off, playlists.artists),
+        }
+    )
+    write_table(table, path)
+
+
+def load_playlists(path: str | os.PathLike) -> Playlists:
+    """Read the parquet written by :func:`write_playlists`."""
+    table = pq.read_table(path)
+    offsets, tracks = _list_column(table, "tracks")
+    _, artists = _list_column(table, "artists")
+    return Playlists(tracks, artists, offsets, "parquet")
+
+
+def _list_column(table: pa.Table, name: str) -> tuple[np.ndarray, pa.Array]:
+    """Offsets (from 0) and flat values of a list column, whatever its chunking."""
+    col = table.column(name).combine_chunks()
+    if isinstance(col, pa.ChunkedArray):
+        col = pa.concat_arrays(col.chunks) if col.num_chunks else pa.array([], type=col.type)
+    offsets = np.asarray(col.offsets, dtype=np.int64)
+    values = col.values.slice(offsets[0], offsets[-1] - offsets[0])
+    return offsets - offsets[0], values
+
+
+def write_sequences(offsets: np.ndarray, values: np.ndarray, path: str | os.PathLike, ids: np.ndarray | None = None) -> None:
+    """Write integer sequences (CSR) to parquet: columns ``playlist`` and ``tracks`` (list<int32>)."""
+    n = len(offsets) - 1
+    ids = np.arange(n, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
+    table = pa.table(
+        {
+            "playlist": pa.array(ids),
+            "tracks": pa.LargeListArray.from_arrays(
+                pa.array(np.asarray(offsets, dtype=np.int64)), pa.array(np.asarray(values, dtype=np.int32))
+            ),
+        }
+    )
+    write_table(table, path)
+
+
+def read_sequences(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read integer sequences written by :func:`write_sequences`.
+
+    Returns
+    -------
+    offsets : numpy.ndarray of int64
+    values : numpy.ndarray of int32
+    ids : numpy.ndarray of int64
+        The ``playlist`` column.
+    """
+    table = pq.read_table(path)
+    offsets, values = _list_column(table, "tracks")
+    values = np.asarray(values, dtype=np.int32) if len(values) else np.zeros(0, dtype=np.int32)
+    return offsets, values, table.column("playlist").to_numpy()
