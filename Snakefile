@@ -16,6 +16,12 @@ configfile: "config.yaml"
 
 
 include: "rules/common.smk"
+
+
+wildcard_constraints:
+    entry="[A-Za-z0-9][A-Za-z0-9_.-]*",
+
+
 include: "rules/data.smk"
 include: "rules/vocab.smk"
 include: "rules/split.smk"

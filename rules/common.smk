@@ -3,18 +3,16 @@ import os
 
 from snakemake.exceptions import WorkflowError
 
-from track2vec.config import grid_entries, validate_config
+from track2vec.config import grid_entries, replace_grid, validate_config
 from track2vec.errors import ConfigError
 
 try:
+    replace_grid(config, workflow.overwrite_configfiles, dict(workflow.config_settings.config))
     _validated = validate_config(config, source="config.yaml (with --config overrides)")
 except ConfigError as exc:
     raise WorkflowError(str(exc))
 config.clear()
 config.update(_validated)
-
-# scripts import the track2vec package from this checkout, also inside conda envs
-os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [workflow.basedir, os.environ.get("PYTHONPATH")]))
 
 RESULTS = config["results"]
 ENTRIES = grid_entries(config)
@@ -27,17 +25,13 @@ if not SYNTHETIC and not os.path.exists(config["playlists"]):
     )
 
 
-wildcard_constraints:
-    entry="[A-Za-z0-9][A-Za-z0-9_.-]*",
-
-
 def res(path):
     """A path under the results folder."""
     return f"{RESULTS}/{path}"
 
 
 def playlists_file(wildcards):
-    """The playlists file the load rule reads: the built-in dataset or the user's file."""
+    """The playlists file to load (the built-in dataset, or the user's file)."""
     return res("data/synthetic.npy") if SYNTHETIC else config["playlists"]
 
 

@@ -55,6 +55,10 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
             dir=final.parent,
         )
         os.close(fd)
+        # mkstemp creates 0600; give the file the permissions a plain open() would
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
     except OSError as exc:  # read-only or full folder
         raise _explain(exc, final) from exc
     tmp_path = Path(tmp)

@@ -10,7 +10,7 @@ import yaml
 
 from .errors import ConfigError
 
-__all__ = ["HYPERPARAMETERS", "load_schema", "validate_config", "grid_entries", "load_config"]
+__all__ = ["HYPERPARAMETERS", "load_schema", "validate_config", "grid_entries", "load_config", "replace_grid"]
 
 #: the hyperparameters of a grid entry, in the order of the grid table's columns
 HYPERPARAMETERS = (
@@ -127,3 +127,40 @@ def load_config(path: str) -> dict:
         except yaml.YAMLError as exc:
             raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
     return validate_config(raw or {}, source=str(path))
+
+
+def replace_grid(config: dict, configfiles, overrides: dict | None = None) -> dict:
+    """Make a ``grid:`` given in a ``--configfile`` replace config.yaml's grid.
+
+    Snakemake merges nested mappings of config files, which would add the entries of
+    ``tests/tiny.yaml`` to the ten default ones. A grid is a list of experiments, so
+    the last ``--configfile`` that defines ``grid:`` replaces it whole; ``--config``
+    overrides still apply on top.
+
+    Parameters
+    ----------
+    config : dict
+        The merged configuration, changed in place.
+    configfiles : sequence of path
+        The ``--configfile`` files, in command-line order.
+    overrides : dict, optional
+        The ``--config`` key=value overrides.
+
+    Returns
+    -------
+    dict
+        ``config``.
+    """
+    for path in configfiles or ():
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+        if isinstance(data, dict) and isinstance(data.get("grid"), dict):
+            config["grid"] = copy.deepcopy(data["grid"])
+    extra = (overrides or {}).get("grid")
+    if isinstance(extra, dict) and isinstance(config.get("grid"), dict):
+        for name, entry in extra.items():
+            if isinstance(entry, dict) and isinstance(config["grid"].get(name), dict):
+                config["grid"][name].update(entry)
+            else:
+                config["grid"][name] = entry
+    return config

@@ -1,0 +1,192 @@
+"""Tests of track2vec.train (SGNS in TensorFlow): validation, determinism, learning."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+
+from track2vec.train import TrainParams, TrainResult, keep_probabilities, make_pairs, train  # noqa: E402
+
+HISTORY_KEYS = {"epoch", "loss", "positive_pairs", "seconds", "pairs_per_second", "learning_rate"}
+
+
+def _genre_corpus(n_genres: int = 50, per_genre: int = 20, n_playlists: int = 1500, length: int = 12, seed: int = 0):
+    """Playlists drawn within one genre; song g*per_genre + j belongs to genre g.
+
+    Returns offsets, values (reindexed by descending count), counts, genre of each index.
+    """
+    rng = np.random.default_rng(seed)
+    genres = rng.integers(0, n_genres, n_playlists)
+    starts = rng.integers(0, per_genre, n_playlists)
+    # sequential neighbours inside the genre (wrapping), with a random step of 1 or 2
+    steps = rng.integers(1, 3, (n_playlists, length)).cumsum(axis=1)
+    songs = genres[:, None] * per_genre + (starts[:, None] + steps) % per_genre
+    raw = songs.ravel()
+    V = n_genres * per_genre
+    cnt = np.bincount(raw, minlength=V)
+    order = np.argsort(-cnt, kind="stable")
+    remap = np.empty(V, np.int64)
+    remap[order] = np.arange(V)
+    values = remap[raw].astype(np.int32)
+    offsets = np.arange(0, n_playlists * length + 1, length, dtype=np.int64)
+    counts = np.bincount(values, minlength=V).astype(np.int64)
+    genre_of = (order // per_genre)
+    return offsets, values, counts, genre_of
+
+
+def _neighbour_purity(emb: np.ndarray, genre_of: np.ndarray, k: int = 5) -> float:
+    e = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+    sim = e @ e.T
+    np.fill_diagonal(sim, -np.inf)
+    nn = np.argsort(-sim, axis=1)[:, :k]
+    return float((genre_of[nn] == genre_of[:, None]).mean())
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    return _genre_corpus()
+
+
+@pytest.fixture(scope="module")
+def small():
+    return _genre_corpus(n_genres=10, per_genre=10, n_playlists=200, length=8, seed=3)
+
+
+# ---------------------------------------------------------------- validation
+
+@pytest.mark.parametrize("field, value", [
+    ("dim", 0), ("window", 0), ("negatives", 0), ("epochs", 0), ("batch_size", 0),
+    ("learning_rate", 0.0), ("learning_rate", -0.1), ("subsample", -1e-5),
+    ("dim", 2.5), ("learning_rate", float("nan")), ("min_learning_rate", -1.0),
+])
+def test_invalid_params_name_the_parameter(small, field, value):
+    offsets, values, counts, _ = small
+    with pytest.raises(ValueError, match=field):
+        train(offsets, values, counts, TrainParams(**{field: value}))
+
+
+def test_empty_corpus_rejected():
+    with pytest.raises(ValueError, match="empty"):
+        train(np.array([0], np.int64), np.array([], np.int32), np.array([1], np.int64), TrainParams())
+    with pytest.raises(ValueError, match="V"):
+        train(np.array([0, 0], np.int64), np.array([], np.int32), np.array([], np.int64), TrainParams())
+
+
+def test_out_of_range_values_rejected(small):
+    offsets, values, counts, _ = small
+    bad = values.copy()
+    bad[0] = len(counts)
+    with pytest.raises(ValueError, match="values"):
+        train(offsets, bad, counts, TrainParams(epochs=1))
+
+
+def test_threads_validated(small):
+    offsets, values, counts, _ = small
+    with pytest.raises(ValueError, match="threads"):
+        train(offsets, values, counts, TrainParams(epochs=1), threads=0)
+
+
+# ---------------------------------------------------------------- pairs
+
+def test_make_pairs_counts_and_boundaries():
+    offsets = np.array([0, 3, 3, 5], np.int64)   # playlists [0,1,2], [], [3,4]
+    values = np.array([0, 1, 2, 3, 4], np.int32)
+    pairs = make_pairs(offsets, values, window=2, shuffle=False)
+    got = {tuple(p) for p in pairs.tolist()}
+    want = {(0, 1), (1, 0), (1, 2), (2, 1), (0, 2), (2, 0), (3, 4), (4, 3)}
+    assert got == want and len(pairs) == len(want)
+
+
+def test_keep_probabilities_formula():
+    counts = np.array([1000, 10, 0])
+    keep = keep_probabilities(counts, 1e-3)
+    f = 1000 / 1010
+    assert keep[0] == pytest.approx((np.sqrt(f / 1e-3) + 1) * 1e-3 / f)
+    assert keep[2] == 1.0
+    assert np.all(keep_probabilities(counts, 0) == 1.0)
+
+
+# ---------------------------------------------------------------- outputs
+
+def test_output_shape_dtype_history(small):
+    offsets, values, counts, _ = small
+    lines: list[str] = []
+    params = TrainParams(dim=8, epochs=2, batch_size=64, subsample=0)
+    res = train(offsets, values, counts, params, progress=lines.append)
+    assert isinstance(res, TrainResult)
+    assert res.embeddings.shape == (len(counts), 8)
+    assert res.embeddings.dtype == np.float32
+    assert np.all(np.isfinite(res.embeddings))
+    assert len(res.history) == 2
+    for i, h in enumerate(res.history):
+        assert set(h) >= HISTORY_KEYS
+        assert h["epoch"] == i + 1
+        assert h["positive_pairs"] > 0 and np.isfinite(h["loss"]) and h["loss"] > 0
+    assert res.history[-1]["learning_rate"] == pytest.approx(params.min_learning_rate, rel=1e-3)
+    assert res.seconds > 0
+    assert 2 <= len(lines) <= 30 and any("epoch 2/2" in line for line in lines)
+
+
+def test_deterministic_with_one_thread(small):
+    offsets, values, counts, _ = small
+    params = TrainParams(dim=8, epochs=2, batch_size=32, subsample=1e-2, seed=7)
+    a = train(offsets, values, counts, params, threads=1)
+    b = train(offsets, values, counts, params, threads=1)
+    np.testing.assert_array_equal(a.embeddings, b.embeddings)
+    c = train(offsets, values, counts, TrainParams(dim=8, epochs=2, batch_size=32, subsample=1e-2, seed=8), threads=1)
+    assert not np.array_equal(a.embeddings, c.embeddings)
+
+
+@pytest.mark.parametrize("ns_exponent", [-0.5, 0.0])
+def test_negative_and_zero_ns_exponent(small, ns_exponent):
+    offsets, values, counts, _ = small
+    res = train(offsets, values, counts, TrainParams(dim=8, epochs=1, batch_size=64, ns_exponent=ns_exponent))
+    assert np.all(np.isfinite(res.embeddings))
+
+
+def test_unused_songs_allowed(small):
+    offsets, values, counts, _ = small
+    counts = np.concatenate([counts, [0, 0]])      # two songs never played
+    res = train(offsets, values, counts, TrainParams(dim=8, epochs=1, batch_size=64))
+    assert res.embeddings.shape == (len(counts), 8)
+    assert np.all(np.isfinite(res.embeddings))
+
+
+# ---------------------------------------------------------------- learning
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_learns_planted_genres(corpus, tied):
+    offsets, values, counts, genre_of = corpus
+    params = TrainParams(dim=24, epochs=8, batch_size=256, subsample=0, tied=tied, seed=3)
+    res = train(offsets, values, counts, params)
+    purity = _neighbour_purity(res.embeddings, genre_of)
+    # chance is 19/999 ~ 0.02
+    assert purity > 0.9, purity
+    assert res.history[-1]["loss"] < res.history[0]["loss"]
+
+
+ECOMMERCE = Path("/work/shared/data/ecommerce_sessions.npy")
+
+
+@pytest.mark.skipif(not ECOMMERCE.exists(), reason="ecommerce sample data not present")
+def test_runs_on_ecommerce_sample():
+    sessions = np.load(ECOMMERCE, allow_pickle=True)[:300]
+    items = [np.asarray(s[::2]) for s in sessions]
+    vocab, inverse = np.unique(np.concatenate(items), return_inverse=True)
+    counts = np.bincount(inverse, minlength=len(vocab)).astype(np.int64)
+    values = inverse.astype(np.int32)
+    offsets = np.concatenate([[0], np.cumsum([len(s) for s in items])]).astype(np.int64)
+    res = train(offsets, values, counts, TrainParams(dim=16, epochs=1))
+    assert res.embeddings.shape == (len(vocab), 16)
+    assert np.all(np.isfinite(res.embeddings))
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_odd_batch_size_uses_per_pair_negatives(small, tied):
+    offsets, values, counts, _ = small
+    res = train(offsets, values, counts, TrainParams(dim=8, epochs=1, batch_size=13, tied=tied))
+    assert np.all(np.isfinite(res.embeddings))
+    assert res.history[0]["positive_pairs"] > 0

@@ -1,0 +1,112 @@
+"""End to end: the tiny preset through Snakemake, every output checked; lint; real data."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from track2vec.config import HYPERPARAMETERS
+
+from conftest import ROOT, SHARED_ECOMMERCE
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def snakemake(workdir, *args, check=True):
+    cmd = [*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
+    return proc
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    wd = tmp_path_factory.mktemp("tiny")
+    snakemake(wd, "--configfile", str(ROOT / "tests" / "tiny.yaml"))
+    return wd / "results" / "tiny"
+
+
+def test_tiny_preset_outputs(tiny_run):
+    r = tiny_run
+    entries = ["seed_reference", "paper_music2", "window_1"]
+    for name in ("data/synthetic.npy", "data/synthetic_tracks.csv", "data/synthetic_model.npz", "playlists.parquet", "vocab.parquet", "corpus.parquet", "split/train.parquet", "split/val.parquet", "split/test.parquet"):
+        assert (r / name).stat().st_size > 0, name
+    vocab = pd.read_parquet(r / "vocab.parquet")
+    assert list(vocab.columns) == ["index", "track_id", "count", "artist_id"]
+    assert (vocab["index"] == np.arange(len(vocab))).all()
+    assert (np.diff(vocab["count"]) <= 0).all() and vocab["count"].min() >= 2
+    assert vocab["track_id"].str.startswith("track_").all() and vocab["artist_id"].str.startswith("artist_").all()
+    val, test = pd.read_parquet(r / "split/val.parquet"), pd.read_parquet(r / "split/test.parquet")
+    assert len(val) == 300 and len(test) == 300
+    assert not set(val["playlist"]) & set(test["playlist"])
+    for e in entries:
+        emb = np.load(r / "embeddings" / f"{e}.npy")
+        assert emb.shape[0] == len(vocab) and np.isfinite(emb).all()
+        log = pd.read_csv(r / "train_log" / f"{e}.tsv", sep="\t")
+        assert len(log) == 5 and {"epoch", "loss", "pairs_per_second"} <= set(log.columns)
+        m = json.loads((r / "metrics" / f"{e}.json").read_text())
+        assert m["k"] == 10 and m["n_pairs"] == 300 and m["same_song"] == "miss"
+        assert (r / "logs" / "train" / f"{e}.log").exists() and (r / "benchmarks" / "train" / f"{e}.tsv").exists()
+    grid = pd.read_csv(r / "grid.tsv", sep="\t")
+    assert list(grid.columns) == ["entry", *HYPERPARAMETERS, "k", "hr_at_k", "ndcg_at_k", "train_seconds"]
+    assert list(grid["entry"]) == entries
+    assert bool(grid.set_index("entry").loc["seed_reference", "tied"]) is True
+    best = json.loads((r / "best.json").read_text())
+    assert best["entry"] == grid.loc[grid["ndcg_at_k"].idxmax(), "entry"]
+    score = json.loads((r / "test_score.json").read_text())
+    assert {"entry", "k", "hr_at_k", "ndcg_at_k", "n_pairs"} <= set(score)
+    assert score["entry"] == best["entry"] and score["n_pairs"] == 300
+    # the embeddings learnt the planted structure: far above a popularity ranking
+    counts = vocab["count"].to_numpy()
+    top = np.argsort(-counts, kind="stable")[:11]
+    pop_hits = np.mean([t in [s for s in top if s != q][:10] for q, t in zip(test["query"], test["target"])])
+    assert score["hr_at_k"] > 2 * pop_hits + 0.05
+    # every job logged and benchmarked
+    for rule in ("synthetic", "load", "vocab", "split", "aggregate", "best", "test"):
+        assert (r / "logs" / f"{rule}.log").exists() and (r / "benchmarks" / f"{rule}.tsv").exists()
+
+
+def test_second_run_has_nothing_to_do(tiny_run):
+    wd = tiny_run.parents[1]
+    out = snakemake(wd, "--configfile", str(ROOT / "tests" / "tiny.yaml"), "-n")
+    assert "Nothing to be done" in out.stdout + out.stderr
+
+
+def test_bad_playlists_file_stops_with_clear_message(tmp_path):
+    bad = tmp_path / "bad.npy"
+    np.save(bad, np.arange(10))
+    proc = snakemake(tmp_path, "--configfile", str(ROOT / "tests" / "tiny.yaml"), "--config", f"playlists={bad}", check=False)
+    assert proc.returncode != 0
+    log = (tmp_path / "results" / "tiny" / "logs" / "load.log").read_text()
+    assert str(bad) in log and "not an object array" in log
+    assert not (tmp_path / "results" / "tiny" / "playlists.parquet").exists()
+    proc = snakemake(tmp_path, "--configfile", str(ROOT / "tests" / "tiny.yaml"), "--config", f"playlists={tmp_path / 'missing.npy'}", "-n", check=False)
+    assert proc.returncode != 0 and "not found" in proc.stdout + proc.stderr
+
+
+def test_bad_config_names_the_key(tmp_path):
+    proc = snakemake(tmp_path, "--configfile", str(ROOT / "tests" / "tiny.yaml"), "--config", "min_count=0", "-n", check=False)
+    assert proc.returncode != 0 and "'min_count'" in proc.stdout + proc.stderr
+
+
+def test_lint_is_clean():
+    proc = subprocess.run([*SNAKEMAKE, "--lint", "-s", str(ROOT / "Snakefile")], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert "Congratulations" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+@pytest.mark.skipif(not SHARED_ECOMMERCE.exists(), reason="../shared/data/ecommerce_sessions.npy is absent")
+def test_real_ecommerce_file_end_to_end(tmp_path):
+    snakemake(tmp_path, "--configfile", str(ROOT / "tests" / "tiny.yaml"), "--config", f"playlists={SHARED_ECOMMERCE}", "min_count=1")
+    r = tmp_path / "results" / "tiny"
+    vocab = pd.read_parquet(r / "vocab.parquet")
+    assert len(vocab) == 3684 and "useless" not in set(vocab["track_id"])
+    assert vocab["artist_id"].isna().all()
+    score = json.loads((r / "test_score.json").read_text())
+    test = pd.read_parquet(r / "split/test.parquet")
+    top = np.argsort(-vocab["count"].to_numpy(), kind="stable")[:11]
+    pop = np.mean([t in [s for s in top if s != q][:10] for q, t in zip(test["query"], test["target"])])
+    assert score["hr_at_k"] > pop
