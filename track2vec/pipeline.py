@@ -147,6 +147,9 @@ def train_step(
     The negative-sampling and subsampling distributions use the song counts of the
     training part only, so nothing of the held-out songs leaks into training.
     """
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the logs
     from .train import TrainParams, train as train_sgns  # TensorFlow is imported only here
 
     offsets, values, _ = read_sequences(train)
