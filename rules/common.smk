@@ -3,10 +3,12 @@ import os
 
 from snakemake.exceptions import WorkflowError
 
-from track2vec.config import grid_entries, replace_grid, validate_config
+from track2vec.config import check_config_file, grid_entries, replace_grid, validate_config
 from track2vec.errors import ConfigError
 
 try:
+    for _path in [*workflow.configfiles, *workflow.overwrite_configfiles]:
+        check_config_file(_path)
     replace_grid(config, workflow.overwrite_configfiles, dict(workflow.config_settings.config))
     _validated = validate_config(config, source="config.yaml (with --config overrides)")
 except ConfigError as exc:

@@ -10,7 +10,15 @@ import yaml
 
 from .errors import ConfigError
 
-__all__ = ["HYPERPARAMETERS", "load_schema", "validate_config", "grid_entries", "load_config", "replace_grid"]
+__all__ = [
+    "HYPERPARAMETERS",
+    "load_schema",
+    "validate_config",
+    "grid_entries",
+    "load_config",
+    "replace_grid",
+    "check_config_file",
+]
 
 #: the hyperparameters of a grid entry, in the order of the grid table's columns
 HYPERPARAMETERS = (
@@ -119,14 +127,47 @@ def grid_entries(config: dict) -> dict[str, dict[str, Any]]:
     return out
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping (YAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(
+                    f"key {key!r} is given twice (lines {seen[key] + 1} and {key_node.start_mark.line + 1}); "
+                    "YAML would keep only the last one: rename or remove one of them"
+                )
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+def check_config_file(path) -> dict:
+    """Parse a YAML config file strictly: valid YAML, a mapping, no key given twice.
+
+    Raises
+    ------
+    ConfigError
+        The message names the file and the problem.
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.load(fh, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: the configuration must be a mapping of keys to values, got {type(data).__name__}")
+    return data or {}
+
+
 def load_config(path: str) -> dict:
     """Read and validate a YAML configuration file."""
-    with open(path, encoding="utf-8") as fh:
-        try:
-            raw = yaml.safe_load(fh)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {exc}") from exc
-    return validate_config(raw or {}, source=str(path))
+    return validate_config(check_config_file(path), source=str(path))
 
 
 def replace_grid(config: dict, configfiles, overrides: dict | None = None) -> dict:

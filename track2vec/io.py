@@ -41,6 +41,7 @@ __all__ = [
     "write_sequences",
     "read_sequences",
     "write_table",
+    "source_of",
 ]
 
 _FIX_FORMAT = (
@@ -181,7 +182,7 @@ def read_npy(path: str | os.PathLike) -> Playlists:
     first = flat[0]
     if first.startswith("track"):
         return _split_deezer(path, tokens, offsets)
-    return _split_paired(tokens, offsets)
+    return _split_paired(tokens, offsets, path)
 
 
 def _split_deezer(path: Path, tokens: pa.Array, offsets: np.ndarray) -> Playlists:
@@ -209,12 +210,14 @@ def _split_deezer(path: Path, tokens: pa.Array, offsets: np.ndarray) -> Playlist
     return Playlists(tracks, artists, new_offsets, "deezer")
 
 
-def _split_paired(tokens: pa.Array, offsets: np.ndarray) -> Playlists:
+def _split_paired(tokens: pa.Array, offsets: np.ndarray, path: Path | None = None) -> Playlists:
     idx = np.arange(len(tokens), dtype=np.int64)
     pl = np.searchsorted(offsets, idx, side="right") - 1
     local = idx - offsets[pl]
     keep = local % 2 == 0
     tracks = tokens.filter(pa.array(keep))
+    if path is not None and pc.all(pc.starts_with(tracks, "artist_")).as_py():
+        raise DataError(path, "holds no track tokens (only `artist_<id>` tokens)", "each playlist must list `track_<id>` tokens, or items in the paired layout")
     counts = np.bincount(pl[keep], minlength=len(offsets) - 1)
     new_offsets = np.zeros_like(offsets)
     np.cumsum(counts, out=new_offsets[1:])
@@ -285,15 +288,31 @@ def read_long_table(path: str | os.PathLike) -> Playlists:
 # --- pipeline tables ------------------------------------------------------------------
 
 
-def write_table(table: pa.Table | pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a table to parquet atomically (temporary file, then rename)."""
+SOURCE_KEY = b"track2vec.source"
+
+
+def source_of(path: str | os.PathLike) -> str:
+    """The user's playlists file a pipeline table was derived from (recorded in its metadata),
+    or ``path`` itself when none is recorded."""
+    meta = pq.read_schema(path).metadata or {}
+    return meta.get(SOURCE_KEY, str(path).encode()).decode()
+
+
+def write_table(table: pa.Table | pd.DataFrame, path: str | os.PathLike, source: str | None = None) -> None:
+    """Write a table to parquet atomically (temporary file, then rename).
+
+    ``source``, the playlists file the table comes from, is kept in the file's metadata
+    so that later steps can name it in their error messages.
+    """
     if isinstance(table, pd.DataFrame):
         table = pa.Table.from_pandas(table, preserve_index=False)
+    if source is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}), SOURCE_KEY: str(source).encode()})
     with atomic_path(path, suffix=".parquet") as tmp:
         pq.write_table(table, tmp)
 
 
-def write_playlists(playlists: Playlists, path: str | os.PathLike) -> None:
+def write_playlists(playlists: Playlists, path: str | os.PathLike, source: str | None = None) -> None:
     """Write :class:`Playlists` to parquet: one row per playlist, columns
     ``playlist`` (row number), ``tracks`` and ``artists`` (lists of str)."""
     off = pa.array(playlists.offsets, type=pa.int64())
@@ -304,7 +323,7 @@ def write_playlists(playlists: Playlists, path: str | os.PathLike) -> None:
             "artists": pa.LargeListArray.from_arrays(off, playlists.artists),
         }
     )
-    write_table(table, path)
+    write_table(table, path, source)
 
 
 def load_playlists(path: str | os.PathLike) -> Playlists:
@@ -325,7 +344,7 @@ def _list_column(table: pa.Table, name: str) -> tuple[np.ndarray, pa.Array]:
     return offsets - offsets[0], values
 
 
-def write_sequences(offsets: np.ndarray, values: np.ndarray, path: str | os.PathLike, ids: np.ndarray | None = None) -> None:
+def write_sequences(offsets: np.ndarray, values: np.ndarray, path: str | os.PathLike, ids: np.ndarray | None = None, source: str | None = None) -> None:
     """Write integer sequences (CSR) to parquet: columns ``playlist`` and ``tracks`` (list<int32>)."""
     n = len(offsets) - 1
     ids = np.arange(n, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
@@ -337,7 +356,7 @@ def write_sequences(offsets: np.ndarray, values: np.ndarray, path: str | os.Path
             ),
         }
     )
-    write_table(table, path)
+    write_table(table, path, source)
 
 
 def read_sequences(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -21,7 +21,7 @@ from .atomic import save_npy, write_json, write_text
 from .config import HYPERPARAMETERS
 from .errors import ConfigError, DataError
 from .evaluate import check_embeddings, evaluate_pairs
-from .io import load_playlists, read_playlists, read_sequences, write_playlists, write_sequences, write_table
+from .io import load_playlists, read_playlists, read_sequences, source_of, write_playlists, write_sequences, write_table
 from .split import split_playlists
 from .vocab import build_vocabulary
 
@@ -64,7 +64,10 @@ def load_step(source: str, out: str, logger: logging.Logger = _log) -> dict:
         raise DataError(source, "no playlist holds a track", "check the file's layout (see the README, 'Input formats')")
     if empty:
         logger.warning("%d of %d playlists hold no track token; they are kept as empty rows", empty, pl.n_playlists)
-    write_playlists(pl, out)
+    dup = _duplicate_playlists(pl)
+    if dup:
+        logger.warning("%d playlists repeat an earlier playlist exactly; they are kept (they weigh twice in training)", dup)
+    write_playlists(pl, out, source=str(source))
     stats = {
         "layout": pl.layout,
         "playlists": pl.n_playlists,
@@ -76,6 +79,24 @@ def load_step(source: str, out: str, logger: logging.Logger = _log) -> dict:
     return stats
 
 
+def _duplicate_playlists(pl) -> int:
+    """Number of non-empty playlists identical to an earlier one (two 64-bit hashes per playlist)."""
+    codes, _ = pd.factorize(pl.tracks.to_numpy(zero_copy_only=False))
+    lengths = pl.lengths
+    nonempty = lengths > 0
+    if not nonempty.any():
+        return 0
+    local = np.arange(len(codes)) - np.repeat(pl.offsets[:-1], lengths)
+    rng = np.random.default_rng(0)
+    keys = {"n": lengths[nonempty]}
+    with np.errstate(over="ignore"):
+        for name in ("h1", "h2"):
+            mult = rng.integers(1, 2**63, size=int(lengths.max()), dtype=np.uint64) | np.uint64(1)
+            terms = (codes.astype(np.uint64) + np.uint64(1)) * mult[local]
+            keys[name] = np.add.reduceat(terms, pl.offsets[:-1][nonempty])
+    return int(pd.DataFrame(keys).duplicated().sum())
+
+
 def vocab_step(playlists: str, min_count: int, vocab_out: str, corpus_out: str, logger: logging.Logger = _log) -> dict:
     """Count tracks, keep those with count >= ``min_count``, write the vocabulary and the encoded playlists.
 
@@ -85,15 +106,16 @@ def vocab_step(playlists: str, min_count: int, vocab_out: str, corpus_out: str, 
     corpus_out : parquet with ``playlist`` and ``tracks`` (list of vocabulary indices)
     """
     pl = load_playlists(playlists)
+    source = source_of(playlists)
     vocab = build_vocabulary(pl, min_count=min_count)
     if vocab.size < 2:
         raise DataError(
-            playlists,
+            source,
             f"only {vocab.size} track(s) occur at least min_count={min_count} times (of {vocab.n_tracks_total} distinct tracks)",
             "lower min_count in config.yaml (min_count: 1 keeps every track) or use a larger dataset",
         )
-    write_table(vocab.table, vocab_out)
-    write_sequences(vocab.offsets, vocab.values, corpus_out)
+    write_table(vocab.table, vocab_out, source)
+    write_sequences(vocab.offsets, vocab.values, corpus_out, source=source)
     stats = {
         "distinct_tracks": vocab.n_tracks_total,
         "kept_tracks": vocab.size,
@@ -107,13 +129,14 @@ def vocab_step(playlists: str, min_count: int, vocab_out: str, corpus_out: str, 
 def split_step(corpus: str, n_val: int, n_test: int, seed: int, train_out: str, val_out: str, test_out: str, logger: logging.Logger = _log) -> dict:
     """Split the encoded playlists: training sequences and validation / test pairs (parquet)."""
     offsets, values, _ = read_sequences(corpus)
+    source = source_of(corpus)
     try:
         sp = split_playlists(offsets, values, n_val=n_val, n_test=n_test, seed=seed)
     except ValueError as exc:
-        raise DataError(corpus, str(exc)) from exc
-    write_sequences(sp.train_offsets, sp.train_values, train_out, ids=sp.train_ids)
-    write_table(sp.val, val_out)
-    write_table(sp.test, test_out)
+        raise DataError(source, str(exc)) from exc
+    write_sequences(sp.train_offsets, sp.train_values, train_out, ids=sp.train_ids, source=source)
+    write_table(sp.val, val_out, source)
+    write_table(sp.test, test_out, source)
     stats = {"train_sequences": len(sp.train_ids), "train_tokens": int(len(sp.train_values)), "val_pairs": len(sp.val), "test_pairs": len(sp.test)}
     logger.info("split: %s", stats)
     return stats
@@ -189,7 +212,8 @@ def evaluate_step(
     df = read_pairs(pairs)
     t0 = time.perf_counter()
     scores = evaluate_pairs(emb, df, k=k, metric=metric, same_song=same_song)
-    scores["seconds"] = round(time.perf_counter() - t0, 3)
+    # no timing in the file: same inputs -> byte-identical metrics (the benchmark file has the time)
+    logger.info("scored %d pairs in %.2f s", len(df), time.perf_counter() - t0)
     if entry is not None:
         scores["entry"] = entry
     logger.info("%s on %s: HR@%d %.4f, NDCG@%d %.4f (%d pairs)", entry or embeddings, pairs, k, scores["hr_at_k"], k, scores["ndcg_at_k"], scores["n_pairs"])

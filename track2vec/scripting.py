@@ -16,6 +16,7 @@ import sys
 import warnings
 from typing import Any, Callable
 
+from .atomic import ResultsFolderError
 from .errors import Track2VecError
 
 __all__ = ["run", "get_logger"]
@@ -36,9 +37,13 @@ def _setup(log_path: str | None, rule: str) -> logging.Logger:
     err.setFormatter(fmt)
     logger.addHandler(err)
     if log_path:
-        fh = logging.FileHandler(log_path, mode="w", encoding="utf-8")
-        fh.setFormatter(fmt)
-        logger.addHandler(fh)
+        try:
+            fh = logging.FileHandler(log_path, mode="w", encoding="utf-8")
+        except OSError as exc:  # read-only or full folder: still say what went wrong on the terminal
+            logger.warning("cannot write the log file %s (%s); logging to the terminal only", log_path, exc.strerror)
+        else:
+            fh.setFormatter(fmt)
+            logger.addHandler(fh)
     logger.propagate = False
     logging.captureWarnings(True)
     wlog = logging.getLogger("py.warnings")
@@ -63,7 +68,7 @@ def run(main: Callable[[Any, logging.Logger], None], smk: Any) -> None:
     warnings.simplefilter("default")
     try:
         main(smk, logger)
-    except Track2VecError as exc:
+    except (Track2VecError, ResultsFolderError) as exc:
         logger.error("%s", exc)
         sys.exit(1)
     except MemoryError:
