@@ -1,0 +1,92 @@
+"""Baselines a user could use without word2vec, ranked like the embeddings.
+
+* **popularity**: the most frequent songs of the training part (the query excluded);
+* **cooccurrence**: the songs that follow or precede the query within ``window``
+  positions in the training playlists, weighted by 1/distance and summed; ties,
+  and the places left when fewer songs co-occur, go to the more popular songs.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["popularity_counts", "cooccurrence_matrix", "popularity_suggest", "cooccurrence_suggest"]
+
+
+def popularity_counts(offsets: np.ndarray, values: np.ndarray, n_songs: int) -> np.ndarray:
+    """Occurrences of each song in the training sequences."""
+    return np.bincount(np.asarray(values, dtype=np.int64), minlength=n_songs).astype(np.int64)
+
+
+def _playlist_of(offsets: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
+
+
+def cooccurrence_matrix(offsets: np.ndarray, values: np.ndarray, n_songs: int, window: int = 3) -> sp.csr_matrix:
+    """Sparse V x V matrix: entry (a, b) = sum of 1/d over the times b is d <= window
+    positions after or before a in the same training sequence.
+
+    Parameters
+    ----------
+    offsets, values : numpy.ndarray
+        Training sequences (CSR).
+    n_songs : int
+        Vocabulary size.
+    window : int
+        Largest distance counted.
+    """
+    if window < 1:
+        raise ValueError(f"window must be >= 1, got {window}")
+    values = np.asarray(values, dtype=np.int64)
+    pl = _playlist_of(np.asarray(offsets))
+    rows, cols, data = [], [], []
+    for d in range(1, window + 1):
+        same = pl[d:] == pl[:-d] if len(pl) > d else np.zeros(0, dtype=bool)
+        a, b = values[:-d][same], values[d:][same]
+        rows += [a, b]
+        cols += [b, a]
+        data += [np.full(len(a), 1.0 / d)] * 2
+    if not rows:
+        return sp.csr_matrix((n_songs, n_songs))
+    m = sp.coo_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))), shape=(n_songs, n_songs)).tocsr()
+    m.sum_duplicates()
+    return m
+
+
+def _rank_rows(cands: list[np.ndarray], weights: list[np.ndarray], counts: np.ndarray, queries: np.ndarray, k: int, exclude: np.ndarray | None) -> np.ndarray:
+    """Rank candidates by (-weight, -count, index); fill up with popularity."""
+    pop_order = np.lexsort((np.arange(len(counts)), -counts))
+    out = np.empty((len(queries), k), dtype=np.int64)
+    for i, (c, w) in enumerate(zip(cands, weights)):
+        banned = {int(queries[i])}
+        if exclude is not None:
+            banned.update(int(x) for x in exclude[i] if x >= 0)
+        keep = ~np.isin(c, list(banned))
+        c, w = c[keep], w[keep]
+        order = np.lexsort((c, -counts[c], -w))[:k]
+        chosen = list(c[order])
+        if len(chosen) < k:
+            taken = banned | set(chosen)
+            for j in pop_order:
+                if len(chosen) == k:
+                    break
+                if int(j) not in taken:
+                    chosen.append(int(j))
+        out[i] = chosen
+    return out
+
+
+def popularity_suggest(counts: np.ndarray, queries: np.ndarray, k: int = 10, exclude: np.ndarray | None = None) -> np.ndarray:
+    """The ``k`` most popular songs for each query (the query and ``exclude`` left out)."""
+    queries = np.asarray(queries, dtype=np.int64)
+    empty = [np.zeros(0, dtype=np.int64)] * len(queries)
+    return _rank_rows(empty, [np.zeros(0)] * len(queries), np.asarray(counts), queries, k, exclude)
+
+
+def cooccurrence_suggest(matrix: sp.csr_matrix, counts: np.ndarray, queries: np.ndarray, k: int = 10, exclude: np.ndarray | None = None) -> np.ndarray:
+    """The ``k`` songs co-occurring most with each query (see the module docstring)."""
+    queries = np.asarray(queries, dtype=np.int64)
+    indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
+    cands = [indices[indptr[q] : indptr[q + 1]].astype(np.int64) for q in queries]
+    weights = [data[indptr[q] : indptr[q + 1]] for q in queries]
+    return _rank_rows(cands, weights, np.asarray(counts), queries, k, exclude)
