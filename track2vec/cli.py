@@ -103,8 +103,6 @@ def _cmd_find(args, rec, out) -> int:
 
 
 def _cmd_suggest(args, rec, out) -> int:
-    from .recommend import SongNotFoundError
-
     indices = []
     for s in args.songs:
         i = rec.resolve(s)
@@ -113,8 +111,9 @@ def _cmd_suggest(args, rec, out) -> int:
             print(f"# {s!r} -> {rec.label(i)} ({rec.songs['track_id'].iloc[i]}, #{i})", file=sys.stderr)
     try:
         table = rec.suggest(indices, n=args.n, last=args.last)
-    except ValueError as exc:
-        raise SongNotFoundError(str(exc)) from exc
+    except ValueError as exc:  # n larger than the songs left to suggest
+        print(f"track2vec: error: {exc}", file=sys.stderr)
+        return 1
     if args.json:
         json.dump({"entry": rec.entry, "metric": rec.metric, "playlist": indices, "last": args.last,
                    "suggestions": table.to_dict(orient="records")}, out, ensure_ascii=False, indent=2)
