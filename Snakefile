@@ -5,7 +5,8 @@
 #   snakemake --cores 2 --configfile tests/tiny.yaml      # the tiny preset (< 2 minutes)
 #
 # The DAG: synthetic (if playlists: synthetic) -> load -> vocab -> split -> train (one job
-# per grid entry) -> evaluate -> aggregate -> best -> test.  See README.md.
+# per grid entry) -> evaluate -> aggregate -> best -> test, radio (one job per seed song).
+# See README.md.
 
 from snakemake.utils import min_version
 
@@ -28,6 +29,7 @@ include: "rules/split.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/aggregate.smk"
+include: "rules/radio.smk"
 
 
 rule all:

@@ -5,6 +5,7 @@ from snakemake.exceptions import WorkflowError
 
 from track2vec.config import check_config_file, grid_entries, replace_grid, validate_config
 from track2vec.errors import ConfigError
+from track2vec.text import slugify
 
 try:
     for _path in [*workflow.configfiles, *workflow.overwrite_configfiles]:
@@ -25,6 +26,18 @@ if not SYNTHETIC and not os.path.exists(config["playlists"]):
         f"config key 'playlists': file {config['playlists']!r} not found. Set it to an existing "
         ".npy, .csv or .parquet file (--config playlists=/path/to/music_2.npy), or to 'synthetic'."
     )
+
+
+# radio seeds by file-name slug (results/radio/<slug>.*); two seeds with one slug are an error
+RADIO_SEEDS = {}
+for _title in config["radio"]["seeds"]:
+    _slug = slugify(_title)
+    if _slug in RADIO_SEEDS:
+        raise WorkflowError(
+            f"config key 'radio.seeds': {_title!r} and {RADIO_SEEDS[_slug]!r} give the same file name "
+            f"{_slug!r}: list each seed once, or tell them apart (a track id works as a seed)"
+        )
+    RADIO_SEEDS[_slug] = _title
 
 
 def res(path):
@@ -57,5 +70,23 @@ def all_embeddings(wildcards):
     return [res(f"embeddings/{name}.npy") for name in ENTRIES]
 
 
+def metadata_file(wildcards):
+    """The metadata file (track_id, title, name, preview): config key ``metadata``, else the
+    built-in dataset's; an empty list when there is none (songs are then shown by id)."""
+    if config["metadata"]:
+        return [config["metadata"]]
+    return [res("data/synthetic_tracks.csv")] if SYNTHETIC else []
+
+
+def radio_seed(wildcards):
+    """The seed song (title or track id) of the radio ``{slug}``."""
+    return RADIO_SEEDS[wildcards.slug]
+
+
+def radio_outputs():
+    """The three files of every radio of config key ``radio.seeds``."""
+    return [res(f"radio/{slug}.{ext}") for slug in RADIO_SEEDS for ext in ("m3u8", "json", "html")]
+
+
 def final_outputs():
-    return [res("grid.tsv"), res("best.json"), res("test_score.json")]
+    return [res("grid.tsv"), res("best.json"), res("test_score.json"), *radio_outputs()]

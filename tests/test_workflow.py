@@ -10,24 +10,7 @@ import pytest
 
 from track2vec.config import HYPERPARAMETERS
 
-from conftest import ROOT, SHARED_ECOMMERCE
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def snakemake(workdir, *args, check=True):
-    cmd = [*SNAKEMAKE, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"snakemake failed ({proc.returncode}):\n{proc.stderr[-4000:]}")
-    return proc
-
-
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    wd = tmp_path_factory.mktemp("tiny")
-    snakemake(wd, "--configfile", str(ROOT / "tests" / "tiny.yaml"))
-    return wd / "results" / "tiny"
+from conftest import ROOT, SHARED_ECOMMERCE, SNAKEMAKE, snakemake  # tiny_run: a conftest fixture
 
 
 def test_tiny_preset_outputs(tiny_run):

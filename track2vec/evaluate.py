@@ -17,6 +17,7 @@ from .errors import DataError
 
 __all__ = [
     "nearest_neighbours",
+    "complete_playlists",
     "hit_ranks",
     "hr_ndcg",
     "check_embeddings",
@@ -228,6 +229,68 @@ def nearest_neighbours(
     return out_idx, out_score
 
 
+def complete_playlists(
+    emb: np.ndarray,
+    playlists,
+    k: int = 10,
+    metric: str = "cosine",
+    last: int = 1,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Suggest ``k`` songs to continue each playlist: the nearest neighbours of its last song.
+
+    This is the one code path behind both the ``evaluate`` step (each validation
+    query is a one-song playlist) and ``track2vec suggest`` / ``Recommender.suggest``,
+    so the suggestions a user gets are exactly the ones that were scored.
+
+    Parameters
+    ----------
+    emb : numpy.ndarray, shape (V, dim)
+        Embedding matrix; row i is song i.
+    playlists : array-like of int, shape (n, m)
+        Vocabulary indices of the songs of each playlist, in order, padded on the
+        right with -1 (every row holds at least one song).
+    k : int
+        Number of suggestions per playlist.
+    metric : {"cosine", "euclidean"}
+    last : int
+        Search from the last song (1, the default and the evaluated protocol) or
+        from the mean of the last ``last`` songs (for cosine, the mean of their
+        unit vectors).
+
+    Returns
+    -------
+    indices : numpy.ndarray of int64, shape (n, k)
+        Suggestions, nearest first; never a song of the playlist.
+    scores : numpy.ndarray of float64, shape (n, k)
+        As :func:`nearest_neighbours`.
+    """
+    P = np.atleast_2d(np.asarray(playlists, dtype=np.int64))
+    if last < 1:
+        raise ValueError(f"last must be at least 1, got {last}")
+    present = P >= 0
+    lengths = present.sum(axis=1)
+    if (lengths == 0).any():
+        raise ValueError("every playlist needs at least one song")
+    if (present != (np.arange(P.shape[1]) < lengths[:, None])).any():
+        raise ValueError("playlists must be padded with -1 on the right only")
+    if (P >= emb.shape[0]).any():
+        raise ValueError(f"song index out of range (the vocabulary has {emb.shape[0]} songs)")
+    rows = np.arange(len(P))
+    queries = P[rows, lengths - 1]
+    # the query itself is always excluded; the other songs of the playlist too
+    exclude = P if P.shape[1] > 1 else None
+    query_vectors = None
+    if last > 1:
+        base = np.asarray(emb, dtype=np.float64)
+        if metric == "cosine":
+            norms = np.linalg.norm(base, axis=1, keepdims=True)
+            base = base / np.where(norms == 0, 1.0, norms)
+        query_vectors = np.empty((len(P), emb.shape[1]))
+        for i, (row, n) in enumerate(zip(P, lengths)):
+            query_vectors[i] = base[row[max(0, n - last) : n]].mean(axis=0)
+    return nearest_neighbours(emb, queries, k=k, metric=metric, exclude=exclude, query_vectors=query_vectors)
+
+
 def hit_ranks(suggestions: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """Rank (1-based) of each target among its suggestions, 0 when absent.
 
@@ -304,7 +367,8 @@ def evaluate_pairs(emb: np.ndarray, pairs: pd.DataFrame, k: int = 10, metric: st
     """
     queries = pairs["query"].to_numpy(dtype=np.int64)
     targets = pairs["target"].to_numpy(dtype=np.int64)
-    idx, _ = nearest_neighbours(emb, queries, k=k, metric=metric)
+    # each query is a one-song playlist to complete: the same code path as `track2vec suggest`
+    idx, _ = complete_playlists(emb, queries[:, None], k=k, metric=metric)
     out = hr_ndcg(idx, queries, targets, same_song=same_song)
     out["metric"] = metric
     return out

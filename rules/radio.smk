@@ -1,0 +1,31 @@
+# Step 9: radios from the best entry, one per seed song of config key radio.seeds:
+# results/radio/<seed-slug>.m3u8 (previews), .json (the walk) and .html (a player page).
+
+
+rule radio:
+    input:
+        best=res("best.json"),
+        embeddings=all_embeddings,
+        vocab=res("vocab.parquet"),
+        metadata=metadata_file,
+    output:
+        m3u8=res("radio/{slug}.m3u8"),
+        json=res("radio/{slug}.json"),
+        html=res("radio/{slug}.html"),
+    wildcard_constraints:
+        slug="[a-z0-9][a-z0-9-]*",
+    params:
+        entries=list(ENTRIES),
+        query=radio_seed,
+        nb_steps=config["radio"]["nb_steps"],
+        nb_candidates=config["radio"]["nb_candidates"],
+        seed=config["radio"]["seed"],
+        metric=config["evaluate"]["metric"],
+    log:
+        res("logs/radio/{slug}.log"),
+    benchmark:
+        res("benchmarks/radio/{slug}.tsv")
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/radio.py"

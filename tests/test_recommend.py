@@ -1,0 +1,248 @@
+"""Song search, playlist completion, radio: the Python API, the track2vec command and the radio rule."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from track2vec import cli
+from track2vec.errors import DataError
+from track2vec.evaluate import complete_playlists, hr_ndcg, nearest_neighbours
+from track2vec.radio import to_html, to_m3u8
+from track2vec.recommend import Recommender, SongNotFoundError, read_metadata
+from track2vec.text import normalize_title, slugify
+
+from conftest import ROOT
+
+
+# ---------------------------------------------------------------------------------- a small model
+@pytest.fixture
+def small():
+    """40 songs on a noisy circle (neighbours = adjacent songs); metadata for most of them."""
+    V = 40
+    rng = np.random.default_rng(0)
+    angle = np.arange(V) * 2 * np.pi / V
+    emb = np.c_[np.cos(angle), np.sin(angle), 0.01 * rng.normal(size=(V, 2))].astype(np.float32)
+    vocab = pd.DataFrame({"index": np.arange(V), "track_id": [f"track_{100 + i}" for i in range(V)],
+                          "count": np.arange(V, 0, -1) + 1, "artist_id": [f"artist_{i % 5}" for i in range(V)]})
+    titles = {0: "Café Déjà-vu", 1: "Cafe", 2: "Le café du coin", 3: "CAFÉ DÉJÀ-VU (Live)", 5: "Mañana", 7: "NA"}
+    meta = pd.DataFrame({
+        "track_id": [f"track_{100 + i}" for i in range(V) if i not in (9, 10)],
+        "title": [titles.get(i, f"Song {i}") for i in range(V) if i not in (9, 10)],
+        "name": [f"Artist {i % 5}" for i in range(V) if i not in (9, 10)],
+        "preview": ["" if i % 4 == 3 else f"http://x/{i}.mp3" for i in range(V) if i not in (9, 10)],
+    })
+    return Recommender(vocab, emb, meta, metric="cosine", entry="small")
+
+
+def test_text_helpers():
+    assert normalize_title("  Café  DÉJÀ-vu ") == "cafe deja-vu"
+    assert normalize_title("Ångström") == normalize_title("angstrom")
+    assert slugify("Mañana Será (Live)") == "manana-sera-live"
+    assert slugify("♪♪") == "seed"
+
+
+def test_find_exact_first_then_partial_accent_and_case_insensitive(small):
+    hits = small.find("cafe deja-vu")
+    assert list(hits["index"]) == [0, 3] and list(hits["match"]) == ["exact", "partial"]
+    hits = small.find("CAFÉ")
+    assert list(hits["index"]) == [1, 0, 2, 3]  # the exact match first, then by popularity
+    assert list(hits["match"]) == ["exact", "partial", "partial", "partial"]
+    assert small.find("manana")["title"].tolist() == ["Mañana"]
+    assert small.find("NA", limit=1)["index"].tolist() == [7]  # "NA" is a title, not a missing value
+    assert small.find("nothing like this").empty
+
+
+def test_resolve_ids_titles_and_indices(small):
+    assert small.resolve("track_105") == 5
+    assert small.resolve("#12") == 12 and small.resolve(12) == 12
+    assert small.resolve("mañana") == 5 and small.resolve("cafe") == 1
+    assert small.resolve("track_109") == 9  # no metadata: still usable by id
+    with pytest.raises(SongNotFoundError, match="find"):
+        small.resolve("no such song")
+    with pytest.raises(SongNotFoundError):
+        small.resolve(400)
+
+
+def test_songs_without_metadata_are_shown_by_id(small):
+    t = small.track(9)
+    assert t["title"] == "track_109" and t["artist"] == "artist_4" and t["preview"] == ""
+    assert small.label(9) == "track_109 — artist_4"
+    out = small.suggest(["track_108"], n=2)
+    assert set(out["index"]) == {7, 9} and "track_109" in set(out["title"])
+
+
+def test_suggest_never_returns_a_song_of_the_playlist(small):
+    out = small.suggest(["Song 20", "Song 21"], n=5)
+    assert list(out["rank"]) == [1, 2, 3, 4, 5]
+    assert not {20, 21} & set(out["index"])
+    assert set(out["index"]) <= set(range(17, 26))  # around the last song of the circle
+    assert (np.diff(out["score"]) <= 1e-12).all()
+    with pytest.raises(ValueError):
+        small.suggest(["Song 20"], n=40)
+
+
+def test_suggest_last_m_uses_the_mean_of_the_last_songs(small):
+    # the mean of songs 20 and 24 lies between them: 22 first
+    assert small.suggest(["Song 20", "Song 24"], n=1, last=2)["index"].tolist() == [22]
+    assert small.suggest(["Song 20", "Song 24"], n=1, last=1)["index"].tolist() in ([23], [25])
+
+
+def test_complete_playlists_is_nearest_neighbours_for_one_song():
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=(300, 8)).astype(np.float32)
+    q = rng.integers(0, 300, 50)
+    for metric in ("cosine", "euclidean"):
+        a = complete_playlists(emb, q[:, None], k=7, metric=metric)
+        b = nearest_neighbours(emb, q, k=7, metric=metric)
+        assert (a[0] == b[0]).all() and np.array_equal(a[1], b[1])
+    # padding with -1, and the playlist's songs excluded
+    idx, _ = complete_playlists(emb, [[5, 6, 7], [8, -1, -1]], k=10)
+    assert not {5, 6, 7} & set(idx[0]) and 8 not in idx[1]
+    assert (idx[0] == nearest_neighbours(emb, [7], k=10, exclude=np.array([[5, 6, 7]]))[0][0]).all()
+    with pytest.raises(ValueError):
+        complete_playlists(emb, [[-1, 5]], k=3)
+
+
+def test_radio_never_repeats_and_stays_within_candidates(small):
+    for seed in range(5):
+        walk = small.radio("Song 20", nb_steps=30, nb_candidates=3, seed=seed)
+        idx = [t["index"] for t in walk.tracks]
+        assert idx[0] == 20 and len(idx) == 31
+        assert len(set(idx)) == len(idx)
+        for prev, t in zip(walk.tracks, walk.tracks[1:]):
+            # the candidates are the 3 nearest songs of the previous one, among those not yet played
+            played = [u["index"] for u in walk.tracks[: t["step"]]]
+            expected = nearest_neighbours(small.embeddings, [prev["index"]], k=3, exclude=np.array([played]))[0][0]
+            assert t["candidates"] == expected.tolist() and t["index"] in t["candidates"]
+    a = small.radio("Song 20", nb_steps=10, seed=3).to_dict()
+    b = small.radio("Song 20", nb_steps=10, seed=3).to_dict()
+    c = small.radio("Song 20", nb_steps=10, seed=4).to_dict()
+    assert a == b and a != c
+
+
+def test_radio_skips_songs_without_preview_and_goes_on(small):
+    walk = small.radio("Song 20", nb_steps=39, nb_candidates=2, seed=0)
+    skipped = [t for t in walk.tracks if not t["played"]]
+    assert len(walk.tracks) == 40 and skipped  # every song, some without preview
+    assert all(t["preview"] == "" for t in skipped)
+    lines = [m for m in walk.messages if "no preview" in m]
+    assert len(lines) == len(skipped)
+    m3u = to_m3u8(walk)
+    assert m3u.startswith("#EXTM3U\n") and m3u.count("#EXTINF:") == len(walk.played)
+    page = to_html(walk)
+    assert page.count('class="track"') == len(walk.played) and page.count('class="skipped"') == len(skipped)
+    assert "addEventListener('ended'" in page and "addEventListener('error'" in page
+    assert "<script src" not in page and "<link" not in page  # self-contained
+    # a walk longer than the vocabulary stops when every song has been played
+    long = small.radio("Song 20", nb_steps=100, nb_candidates=5)
+    assert len(long.tracks) == 40 and "every song" in long.messages[-1]
+
+
+def test_read_metadata_errors(tmp_path):
+    bad = tmp_path / "m.csv"
+    bad.write_text("id,name\n1,x\n")
+    with pytest.raises(DataError, match="title"):
+        read_metadata(bad)
+    with pytest.raises(DataError, match="not found"):
+        read_metadata(tmp_path / "none.csv")
+    ok = tmp_path / "ok.csv"
+    ok.write_text("track_id,title\n1,NA\n1,dup\n")
+    df = read_metadata(ok)
+    assert df.to_dict("records") == [{"track_id": "1", "title": "NA", "name": "", "preview": ""}]
+
+
+def test_import_track2vec_is_cheap():
+    code = ("import sys, track2vec; assert 'tensorflow' not in sys.modules and 'pandas' not in sys.modules; "
+            "from track2vec import Recommender; assert 'tensorflow' not in sys.modules; print(Recommender.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "Recommender"
+
+
+@pytest.mark.parametrize("sub", ["find", "suggest", "radio"])
+def test_every_subcommand_has_help(sub, capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main([sub, "--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "--results" in text and "--entry" in text
+
+
+# ---------------------------------------------------------------------------------- real results
+@pytest.mark.slow
+def test_suggest_hr_at_10_equals_the_grid_table(tiny_run):
+    """The default `suggest` path, asked once per validation pair, scores what the grid table says."""
+    grid = pd.read_csv(tiny_run / "grid.tsv", sep="\t").set_index("entry")
+    val = pd.read_parquet(tiny_run / "split" / "val.parquet")
+    for entry in grid.index:
+        rec = Recommender.from_results(tiny_run, entry=entry)
+        metrics = json.loads((tiny_run / "metrics" / f"{entry}.json").read_text())
+        assert rec.metric == metrics["metric"]
+        k = int(grid.loc[entry, "k"])
+        # what `track2vec suggest '#<query>' -n 10` prints, for every pair
+        sugg = np.array([rec.suggest([f"#{q}"], n=k)["index"].to_numpy() for q in val["query"]])
+        scores = hr_ndcg(sugg, val["query"].to_numpy(), val["target"].to_numpy(), same_song=metrics["same_song"])
+        assert scores["hr_at_k"] == metrics["hr_at_k"]
+        assert scores["ndcg_at_k"] == metrics["ndcg_at_k"]
+        assert f"{scores['hr_at_k']:.6g}" == f"{grid.loc[entry, 'hr_at_k']:.6g}"
+
+
+@pytest.mark.slow
+def test_command_line_on_the_tiny_run(tiny_run, tmp_path):
+    exe = [sys.executable, "-m", "track2vec.cli"]
+
+    def run(*args, check=True):
+        proc = subprocess.run([*exe, *args, "--results", str(tiny_run)], capture_output=True, text=True, cwd=tmp_path)
+        assert not check or proc.returncode == 0, proc.stderr
+        return proc
+
+    out = run("find", "hôly PLANET").stdout.splitlines()
+    assert out[0].split("\t") == ["index", "track_id", "title", "artist", "match"]
+    assert out[1].split("\t")[2:] == ["Holy Planet", "The Endless Comets", "exact"]
+    proc = run("find", "no such title at all", check=False)
+    assert proc.returncode == 1 and "no song title matches" in proc.stderr
+    data = json.loads(run("suggest", "Holy Planet", "Train of Sky", "-n", "5", "--json").stdout)
+    best = json.loads((tiny_run / "best.json").read_text())["entry"]
+    assert data["entry"] == best and len(data["suggestions"]) == 5
+    assert not {d["index"] for d in data["suggestions"]} & set(data["playlist"])
+    table = run("suggest", "Holy Planet", "--entry", "window_1").stdout.splitlines()
+    assert len(table) == 11 and table[0].startswith("rank\t")
+    proc = run("suggest", "Holy Planet", "--entry", "nope", check=False)
+    assert proc.returncode == 1 and "window_1" in proc.stderr and "Traceback" not in proc.stderr
+    proc = run("radio", "Holy Planet", "--nb-steps", "6", "--seed", "1", "--out", "r")
+    assert "Holy Planet" in proc.stdout
+    for ext in ("m3u8", "json", "html"):
+        assert (tmp_path / "r" / f"holy-planet.{ext}").stat().st_size > 0
+    walk = json.loads((tmp_path / "r" / "holy-planet.json").read_text())
+    assert len(walk["tracks"]) == 7 and walk["entry"] == best
+    skipped = [t for t in walk["tracks"] if not t["played"]]
+    assert proc.stdout.count("[skipped: no preview]") == len(skipped)
+
+
+@pytest.mark.slow
+def test_radio_rule_outputs(tiny_run):
+    for slug, title in (("holy-planet", "Holy Planet"), ("train-of-sky", "Train of Sky")):
+        walk = json.loads((tiny_run / "radio" / f"{slug}.json").read_text())
+        assert walk["tracks"][0]["title"] == title and walk["nb_steps"] == 8
+        assert len({t["index"] for t in walk["tracks"]}) == len(walk["tracks"]) == 9
+        m3u = (tiny_run / "radio" / f"{slug}.m3u8").read_text(encoding="utf-8")
+        assert m3u.count("#EXTINF") == walk["n_played"]
+        page = (tiny_run / "radio" / f"{slug}.html").read_text(encoding="utf-8")
+        assert f"Radio: {title}" in page
+        assert (tiny_run / "logs" / "radio" / f"{slug}.log").exists()
+        assert (tiny_run / "benchmarks" / "radio" / f"{slug}.tsv").exists()
+
+
+@pytest.mark.slow
+def test_radio_rule_with_an_unknown_seed_says_so(tiny_run, tmp_path):
+    """A seed that matches nothing (the full dataset's titles on the tiny one) does not stop the run."""
+    from track2vec.radio import radio_step
+
+    emb = {e: str(tiny_run / "embeddings" / f"{e}.npy") for e in ("seed_reference", "paper_music2", "window_1")}
+    out = [tmp_path / f"x.{ext}" for ext in ("m3u8", "json", "html")]
+    walk = radio_step(str(tiny_run / "best.json"), emb, str(tiny_run / "vocab.parquet"), None,
+                      "Leaving across the Shadow", 5, 3, 0, "cosine", *map(str, out))
+    assert walk.tracks == [] and "no song matches" in walk.messages[0]
+    assert "no song matches" in out[2].read_text() and json.loads(out[1].read_text())["n_played"] == 0
