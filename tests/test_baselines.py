@@ -41,3 +41,20 @@ def test_popularity_suggest_excludes_query():
     counts = np.array([5, 9, 1, 9])
     s = popularity_suggest(counts, np.array([1, 2]), k=2)
     assert list(s[0]) == [3, 0] and list(s[1]) == [1, 3]
+
+
+def test_baseline_through_complete_playlists_and_save_load(tmp_path):
+    from track2vec.baselines import Baseline
+    from track2vec.evaluate import complete_playlists, evaluate_pairs
+    import pandas as pd
+
+    offsets, values = csr([[0, 1, 2], [0, 3], [4, 4, 4, 4, 1]])
+    b = Baseline.fit("cooccurrence", offsets, values, 6, window=1)
+    b.save(tmp_path / "b.npz")
+    b2 = Baseline.load(tmp_path / "b.npz")
+    idx, scores = complete_playlists(b2, [[2, 0]], k=3)
+    assert list(idx[0]) == [1, 3, 4]  # 2 is in the playlist, 0 is the query
+    assert list(scores[0][:2]) == [1.0, 1.0]
+    pop = Baseline.fit("popularity", offsets, values, 6)
+    s = evaluate_pairs(pop, pd.DataFrame({"query": [0, 4], "target": [4, 1]}), k=1)
+    assert s["hr_at_k"] == 0.5  # 4 is the most popular; for query 4 the top is 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["popularity_counts", "cooccurrence_matrix", "popularity_suggest", "cooccurrence_suggest"]
+__all__ = ["Baseline", "popularity_counts", "cooccurrence_matrix", "popularity_suggest", "cooccurrence_suggest"]
 
 
 def popularity_counts(offsets: np.ndarray, values: np.ndarray, n_songs: int) -> np.ndarray:
@@ -90,3 +90,92 @@ def cooccurrence_suggest(matrix: sp.csr_matrix, counts: np.ndarray, queries: np.
     cands = [indices[indptr[q] : indptr[q + 1]].astype(np.int64) for q in queries]
     weights = [data[indptr[q] : indptr[q + 1]] for q in queries]
     return _rank_rows(cands, weights, np.asarray(counts), queries, k, exclude)
+
+
+class Baseline:
+    """A baseline ranked through the same code path as the embeddings
+    (:func:`track2vec.evaluate.complete_playlists`).
+
+    Parameters
+    ----------
+    method : {"popularity", "cooccurrence"}
+    counts : numpy.ndarray of int64, shape (V,)
+        Song occurrences in the training part.
+    matrix : scipy.sparse.csr_matrix, optional
+        The co-occurrence matrix (``cooccurrence`` only).
+    window : int
+        The window the matrix was counted with.
+    """
+
+    METHODS = ("popularity", "cooccurrence")
+
+    def __init__(self, method: str, counts: np.ndarray, matrix: sp.csr_matrix | None = None, window: int = 0):
+        if method not in self.METHODS:
+            raise ValueError(f"method must be one of {self.METHODS}, got {method!r}")
+        if method == "cooccurrence" and matrix is None:
+            raise ValueError("the cooccurrence baseline needs its matrix")
+        self.method = method
+        self.counts = np.asarray(counts, dtype=np.int64)
+        self.matrix = matrix
+        self.window = int(window)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.counts), 0)
+
+    @classmethod
+    def fit(cls, method: str, offsets: np.ndarray, values: np.ndarray, n_songs: int, window: int = 3) -> "Baseline":
+        """Count the training sequences."""
+        counts = popularity_counts(offsets, values, n_songs)
+        matrix = cooccurrence_matrix(offsets, values, n_songs, window) if method == "cooccurrence" else None
+        return cls(method, counts, matrix, window if method == "cooccurrence" else 0)
+
+    def complete(self, playlists: np.ndarray, k: int, last: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Suggestions for playlists padded with -1 (as :func:`track2vec.evaluate.complete_playlists`):
+        from the last song; ``last`` > 1 sums the co-occurrences of the last songs."""
+        P = np.atleast_2d(np.asarray(playlists, dtype=np.int64))
+        lengths = (P >= 0).sum(axis=1)
+        rows = np.arange(len(P))
+        queries = P[rows, lengths - 1]
+        exclude = P if P.shape[1] > 1 else None
+        if self.method == "popularity":
+            idx = popularity_suggest(self.counts, queries, k, exclude)
+            return idx, self.counts[idx].astype(np.float64)
+        if last > 1:
+            m = self.matrix
+            cands, weights = [], []
+            for row, n in zip(P, lengths):
+                agg = m[row[max(0, n - last) : n]].sum(axis=0).A1
+                nz = np.flatnonzero(agg)
+                cands.append(nz.astype(np.int64))
+                weights.append(agg[nz])
+            idx = _rank_rows(cands, weights, self.counts, queries, k, exclude)
+            scores = np.stack([[m[P[i, max(0, lengths[i] - last) : lengths[i]]].sum(axis=0).A1[j] for j in r] for i, r in enumerate(idx)])
+            return idx, scores.astype(np.float64)
+        idx = cooccurrence_suggest(self.matrix, self.counts, queries, k, exclude)
+        scores = np.asarray(self.matrix[queries[:, None], idx].todense(), dtype=np.float64) if len(idx) else np.zeros((0, k))
+        return idx, scores
+
+    def save(self, path) -> None:
+        """Write the baseline to ``path`` (.npz) atomically."""
+        from .atomic import atomic_path
+
+        arrays = {"method": np.array(self.method), "counts": self.counts, "window": np.array(self.window)}
+        if self.matrix is not None:
+            m = self.matrix.tocsr()
+            arrays.update(indptr=m.indptr, indices=m.indices, data=m.data)
+        with atomic_path(path, suffix=".npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **arrays)
+
+    @classmethod
+    def load(cls, path) -> "Baseline":
+        """Read a baseline written by :meth:`save`."""
+        with np.load(path, allow_pickle=False) as z:
+            method = str(z["method"])
+            counts = z["counts"]
+            matrix = None
+            if "indptr" in z:
+                V = len(counts)
+                matrix = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=(V, V))
+            return cls(method, counts, matrix, int(z["window"]))

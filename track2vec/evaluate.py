@@ -244,8 +244,9 @@ def complete_playlists(
 
     Parameters
     ----------
-    emb : numpy.ndarray, shape (V, dim)
-        Embedding matrix; row i is song i.
+    emb : numpy.ndarray, shape (V, dim), or track2vec.baselines.Baseline
+        Embedding matrix (row i is song i), or a baseline, which ranks with its own
+        :meth:`~track2vec.baselines.Baseline.complete` after the same checks.
     playlists : array-like of int, shape (n, m)
         Vocabulary indices of the songs of each playlist, in order, padded on the
         right with -1 (every row holds at least one song).
@@ -275,6 +276,8 @@ def complete_playlists(
         raise ValueError("playlists must be padded with -1 on the right only")
     if (P >= emb.shape[0]).any():
         raise ValueError(f"song index out of range (the vocabulary has {emb.shape[0]} songs)")
+    if hasattr(emb, "complete"):  # a baseline (track2vec.baselines.Baseline): same checks, its own ranking
+        return emb.complete(P, k, last)
     rows = np.arange(len(P))
     queries = P[rows, lengths - 1]
     # the query itself is always excluded; the other songs of the playlist too
@@ -349,12 +352,13 @@ def hr_ndcg(suggestions: np.ndarray, queries: np.ndarray, targets: np.ndarray, s
     }
 
 
-def evaluate_pairs(emb: np.ndarray, pairs: pd.DataFrame, k: int = 10, metric: str = "cosine", same_song: str = "miss") -> dict:
-    """Score an embedding on (query, target) pairs: neighbours of each query, then HR@k / NDCG@k.
+def evaluate_pairs(emb, pairs: pd.DataFrame, k: int = 10, metric: str = "cosine", same_song: str = "miss") -> dict:
+    """Score an embedding (or a baseline) on (query, target) pairs: suggestions for each
+    query, then HR@k / NDCG@k.
 
     Parameters
     ----------
-    emb : numpy.ndarray, shape (V, dim)
+    emb : numpy.ndarray, shape (V, dim), or track2vec.baselines.Baseline
     pairs : pandas.DataFrame
         Columns ``query`` and ``target`` (vocabulary indices).
     k, metric, same_song

@@ -189,6 +189,45 @@ def train_step(
     return {"seconds": result.seconds}
 
 
+def load_model(path, n_vocab: int):
+    """Load what an entry learnt: an embedding matrix (``.npy``, checked) or a baseline (``.npz``).
+
+    Raises
+    ------
+    DataError
+        Unreadable file, or an embedding with the wrong shape, dtype or NaN values.
+    """
+    from .baselines import Baseline
+
+    fix = "re-run its job (delete the file, or snakemake --forcerun on it)"
+    if str(path).endswith(".npz"):
+        try:
+            model = Baseline.load(path)
+        except Exception as exc:  # noqa: BLE001
+            raise DataError(path, f"cannot be read as a baseline ({exc})", fix) from exc
+        if len(model.counts) != n_vocab:
+            raise DataError(path, f"covers {len(model.counts)} songs but the vocabulary has {n_vocab}", fix)
+        return model
+    try:
+        emb = np.load(path, allow_pickle=False)
+    except Exception as exc:  # noqa: BLE001
+        raise DataError(path, f"cannot be read as a .npy matrix ({exc})", fix) from exc
+    return check_embeddings(emb, n_vocab, str(path))
+
+
+def baseline_step(train: str, vocab: str, method: str, window: int, out: str, logger: logging.Logger = _log) -> dict:
+    """Count a baseline (popularity or co-occurrence) on the training sequences; write it (.npz)."""
+    from .baselines import Baseline
+
+    t0 = time.perf_counter()
+    offsets, values, _ = read_sequences(train)
+    model = Baseline.fit(method, offsets, values, _vocab_size(vocab), window)
+    model.save(out)
+    seconds = time.perf_counter() - t0
+    logger.info("%s baseline counted in %.2f s", method, seconds)
+    return {"seconds": seconds}
+
+
 def evaluate_step(
     embeddings: str,
     vocab: str,
@@ -204,11 +243,7 @@ def evaluate_step(
     V = _vocab_size(vocab)
     if k >= V:
         raise ConfigError(f"config key 'evaluate.k' is {k} but the vocabulary has only {V} songs: choose k below {V}")
-    try:
-        emb = np.load(embeddings, allow_pickle=False)
-    except Exception as exc:  # noqa: BLE001
-        raise DataError(embeddings, f"cannot be read as a .npy matrix ({exc})", "re-run its train job") from exc
-    emb = check_embeddings(emb, V, embeddings)
+    emb = load_model(embeddings, V)
     df = read_pairs(pairs)
     t0 = time.perf_counter()
     scores = evaluate_pairs(emb, df, k=k, metric=metric, same_song=same_song)

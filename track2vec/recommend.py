@@ -184,7 +184,10 @@ class Recommender:
                  metric: str = "cosine", entry: str | None = None):
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-        self.embeddings = check_embeddings(np.asarray(embeddings), len(vocab), f"embeddings of entry {entry}")
+        if hasattr(embeddings, "complete"):  # a baseline entry (track2vec.baselines.Baseline)
+            self.embeddings = embeddings
+        else:
+            self.embeddings = check_embeddings(np.asarray(embeddings), len(vocab), f"embeddings of entry {entry}")
         self.songs = _join_metadata(vocab, metadata)
         self.metric = metric
         self.entry = entry
@@ -196,15 +199,15 @@ class Recommender:
     def from_files(cls, vocab: str | os.PathLike, embeddings: str | os.PathLike, metadata: str | os.PathLike | None = None,
                    metric: str = "cosine", entry: str | None = None) -> "Recommender":
         """Load from explicit paths (``vocab.parquet``, ``embeddings/{entry}.npy``, a metadata csv)."""
+        from .pipeline import load_model
+
         for p in (vocab, embeddings):
             if not Path(p).exists():
                 raise DataError(p, "not found", "run the pipeline first: snakemake --cores 8")
-        try:
-            emb = np.load(embeddings, allow_pickle=False)
-        except Exception as exc:  # noqa: BLE001
-            raise DataError(embeddings, f"cannot be read as a .npy matrix ({exc})", "re-run its train job") from exc
+        vocab_df = pd.read_parquet(vocab)
+        emb = load_model(embeddings, len(vocab_df))
         meta = read_metadata(metadata) if metadata else None
-        return cls(pd.read_parquet(vocab), emb, meta, metric=metric, entry=entry)
+        return cls(vocab_df, emb, meta, metric=metric, entry=entry)
 
     @classmethod
     def from_results(cls, results: str | os.PathLike = "results", entry: str | None = None,
@@ -240,6 +243,8 @@ class Recommender:
             with open(best, encoding="utf-8") as fh:
                 entry = json.load(fh)["entry"]
         emb_path = results / "embeddings" / f"{entry}.npy"
+        if not emb_path.exists() and (results / "baselines" / f"{entry}.npz").exists():
+            emb_path = results / "baselines" / f"{entry}.npz"
         if not emb_path.exists():
             have = sorted(p.stem for p in (results / "embeddings").glob("*.npy"))
             raise DataError(emb_path, f"no embeddings for entry {entry!r}",
