@@ -9,6 +9,10 @@ rule aggregate:
         res("grid.tsv"),
     params:
         entries=ENTRIES,
+    threads: 1
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
     log:
         res("logs/aggregate.log"),
     benchmark:
@@ -26,6 +30,10 @@ rule best:
         res("best.json"),
     params:
         metric=config["best"]["metric"],
+    threads: 1
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
     log:
         res("logs/best.log"),
     benchmark:
@@ -49,6 +57,10 @@ rule test:
         k=config["evaluate"]["k"],
         metric=config["evaluate"]["metric"],
         same_song=config["evaluate"]["same_song"],
+    threads: 1
+    resources:
+        mem_mb=test_mem_mb,
+        runtime=test_runtime,
     log:
         res("logs/test.log"),
     benchmark:

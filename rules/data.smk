@@ -10,6 +10,10 @@ rule synthetic:
         preset=config["synthetic"]["preset"],
         seed=config["synthetic"]["seed"],
         n_playlists=config["synthetic"]["n_playlists"],
+    threads: 1
+    resources:
+        mem_mb=synthetic_mem_mb,
+        runtime=synthetic_runtime,
     log:
         res("logs/synthetic.log"),
     benchmark:
@@ -25,6 +29,10 @@ rule load:
         playlists_file,
     output:
         res("playlists.parquet"),
+    threads: 1
+    resources:
+        mem_mb=io_mem_mb,
+        runtime=io_runtime,
     log:
         res("logs/load.log"),
     benchmark:

@@ -12,6 +12,10 @@ rule evaluate:
         k=config["evaluate"]["k"],
         metric=config["evaluate"]["metric"],
         same_song=config["evaluate"]["same_song"],
+    threads: 1
+    resources:
+        mem_mb=evaluate_mem_mb,
+        runtime=evaluate_runtime,
     log:
         res("logs/evaluate/{entry}.log"),
     benchmark:

@@ -21,6 +21,10 @@ rule radio:
         nb_candidates=config["radio"]["nb_candidates"],
         seed=config["radio"]["seed"],
         metric=config["evaluate"]["metric"],
+    threads: 1
+    resources:
+        mem_mb=test_mem_mb,
+        runtime=test_runtime,
     log:
         res("logs/radio/{slug}.log"),
     benchmark:

@@ -13,6 +13,10 @@ rule split:
         n_val=config["split"]["n_val"],
         n_test=config["split"]["n_test"],
         seed=config["split"]["seed"],
+    threads: 1
+    resources:
+        mem_mb=io_mem_mb,
+        runtime=io_runtime,
     log:
         res("logs/split.log"),
     benchmark:

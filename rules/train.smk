@@ -11,6 +11,9 @@ rule train:
     params:
         hp=entry_params,
     threads: config["train"]["threads"]
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
     log:
         res("logs/train/{entry}.log"),
     benchmark:

@@ -9,6 +9,10 @@ rule vocab:
         corpus=res("corpus.parquet"),
     params:
         min_count=config["min_count"],
+    threads: 1
+    resources:
+        mem_mb=io_mem_mb,
+        runtime=io_runtime,
     log:
         res("logs/vocab.log"),
     benchmark:

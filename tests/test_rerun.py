@@ -1,0 +1,209 @@
+"""Partial re-runs on the tiny preset: after a complete run, an edit re-runs exactly what it touches.
+
+The workflow (Snakefile, rules/, scripts/, envs/, profiles/default, config.yaml) is copied into a
+temporary folder, so that editing a script there leaves the repository alone; ``scripts/track2vec``
+stays a link to the real package. One complete run of the tiny preset is shared by every case;
+a case that runs jobs or edits files works on its own copy of that folder (results, and
+Snakemake's metadata in ``.snakemake/``, copied with their modification times).
+
+Each case is asserted on the jobs a dry run (``snakemake -n``) plans: the job table, and each
+job's rule and ``{entry}`` wildcard.
+"""
+from __future__ import annotations
+
+import collections
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+SNAKEMAKE_LIMIT_S = 600
+ENTRIES = ("seed_reference", "paper_music2", "window_1")
+AFTER_EVAL = {("aggregate", None): 1, ("best", None): 1, ("test", None): 1}
+
+
+def _copy_workflow(dest: Path) -> Path:
+    dest.mkdir()
+    shutil.copy2(ROOT / "Snakefile", dest)
+    shutil.copy2(ROOT / "config.yaml", dest)
+    shutil.copy2(ROOT / "tests" / "tiny.yaml", dest)
+    for folder in ("rules", "envs", "profiles"):
+        shutil.copytree(ROOT / folder, dest / folder)
+    (dest / "scripts").mkdir()
+    for script in (ROOT / "scripts").glob("*.py"):
+        shutil.copy2(script, dest / "scripts")
+    (dest / "scripts" / "track2vec").symlink_to(ROOT / "track2vec", target_is_directory=True)
+    return dest
+
+
+def _cmd(wf: Path, *args: str) -> list[str]:
+    return ["timeout", "-k", "30", str(SNAKEMAKE_LIMIT_S), sys.executable, "-m", "snakemake",
+            "-s", str(wf / "Snakefile"), "--directory", str(wf), "--cores", "2", *args]
+
+
+def _snakemake(wf: Path, *args: str) -> str:
+    proc = subprocess.run(_cmd(wf, *args), capture_output=True, text=True, timeout=SNAKEMAKE_LIMIT_S + 60)
+    if proc.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr[-5000:]}")
+    return proc.stdout + proc.stderr
+
+
+def _config(wf: Path, name: str, edit=None) -> str:
+    """A modified copy of the tiny preset's config file; its path."""
+    cfg = yaml.safe_load((wf / "tiny.yaml").read_text())
+    if edit:
+        edit(cfg)
+    path = wf / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return str(path)
+
+
+def planned(wf: Path, configfile: str = "tiny.yaml", *extra: str, reasons: set | None = None) -> collections.Counter:
+    """The jobs a dry run plans, as a Counter of (rule, entry wildcard or None); `all` left out.
+
+    Read from each job's block (``rule X:`` ... ``wildcards: entry=...``) and checked against
+    the job table of the dry run. ``reasons``, if given, receives (rule, reason) pairs.
+    """
+    out = _snakemake(wf, "-n", "--configfile", str(wf / configfile), *extra)
+    if "Nothing to be done" in out:
+        return collections.Counter()
+    jobs = collections.Counter()
+    for block in re.split(r"\n(?=\[[^\]]+\]\n)", out):
+        m = re.search(r"^(?:local)?rule (\w+):$", block, re.M)
+        if not m or m.group(1) == "all":
+            continue
+        wc = re.search(r"^\s+wildcards: .*\bentry=([^,\s]+)", block, re.M)
+        jobs[(m.group(1), wc.group(1) if wc else None)] += 1
+        if reasons is not None:
+            reasons.update((m.group(1), r) for r in re.findall(r"^\s+reason: (.*)$", block, re.M))
+    table = dict(re.findall(r"^(\w+)\s+(\d+)$", out.split("Job stats:", 1)[1].split("\n\n", 1)[0], re.M))
+    table.pop("total", None)
+    table.pop("all", None)
+    per_rule = collections.Counter()
+    for (rule, _), n in jobs.items():
+        per_rule[rule] += n
+    assert per_rule == {r: int(n) for r, n in table.items()}, f"job blocks {jobs} disagree with the job table {table}"
+    return jobs
+
+
+def _all(rule: str) -> dict:
+    return {(rule, e): 1 for e in ENTRIES}
+
+
+@pytest.fixture(scope="module")
+def complete(tmp_path_factory) -> Path:
+    """A workflow copy after one complete run of the tiny preset."""
+    wf = _copy_workflow(tmp_path_factory.mktemp("rerun") / "wf")
+    _snakemake(wf, "--configfile", str(wf / "tiny.yaml"))
+    assert (wf / "results" / "tiny" / "test_score.json").exists()
+    return wf
+
+
+@pytest.fixture
+def own_copy(complete, tmp_path) -> Path:
+    """A copy of the completed folder (results and .snakemake metadata, times kept) for one case."""
+    wf = tmp_path / "wf"
+    shutil.copytree(complete, wf, symlinks=True)
+    return wf
+
+
+def test_a_second_run_has_nothing_to_do(complete):
+    assert planned(complete) == {}
+
+
+def test_b_changed_hyperparameter_reruns_only_that_entry(complete):
+    cfg = _config(complete, "b_window", lambda c: c["grid"]["window_1"].update(window=2))
+    assert planned(complete, cfg) == {("train", "window_1"): 1, ("evaluate", "window_1"): 1, **AFTER_EVAL}
+
+
+def test_c_new_grid_entry_runs_only_its_jobs(complete):
+    cfg = _config(complete, "c_new", lambda c: c["grid"].update(dim_8={"dim": 8}))
+    assert planned(complete, cfg) == {("train", "dim_8"): 1, ("evaluate", "dim_8"): 1, **AFTER_EVAL}
+
+
+def test_d_min_count_reruns_everything_from_vocab_on(complete):
+    cfg = _config(complete, "d_min_count", lambda c: c.update(min_count=3))
+    assert planned(complete, cfg) == {
+        ("vocab", None): 1, ("split", None): 1, **_all("train"), **_all("evaluate"), **AFTER_EVAL,
+    }
+
+
+def test_e_edited_evaluate_script_reruns_evaluate_and_what_follows(own_copy):
+    wf = own_copy
+    script = wf / "scripts" / "evaluate.py"
+    assert not script.is_symlink() and ROOT not in script.resolve().parents
+    original = script.read_text()
+    script.write_text(original.replace('"""Rule evaluate:', '"""Rule evaluate (edited):'))
+    reasons = set()
+    assert planned(wf, reasons=reasons) == {**_all("evaluate"), **AFTER_EVAL}
+    assert {r for rule, r in reasons if rule == "evaluate"} == {"Code has changed since last execution"}
+    # a cosmetic edit can be let through by leaving `code` out of the rerun triggers (README)
+    assert planned(wf, "tiny.yaml", "--rerun-triggers", "mtime", "params", "input", "software-env") == {}
+    # undoing the edit does not help: Snakemake compares the script's time, not its text
+    script.write_text(original)
+    assert planned(wf) == {**_all("evaluate"), **AFTER_EVAL}
+    assert (ROOT / "scripts" / "evaluate.py").read_text() == original
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def test_f_killed_training_leaves_nothing_finished_and_next_run_completes_it(own_copy):
+    wf = own_copy
+    entry = "paper_music2"
+    # more epochs for one entry: its train job re-runs, and lasts long enough to be killed midway
+    cfg = _config(wf, "f_epochs", lambda c: c["grid"][entry].update(epochs=40))
+    emb, tlog = wf / "results" / "tiny" / "embeddings" / f"{entry}.npy", wf / "results" / "tiny" / "train_log" / f"{entry}.tsv"
+    job_log = wf / "results" / "tiny" / "logs" / "train" / f"{entry}.log"
+    assert planned(wf, cfg) == {("train", entry): 1, ("evaluate", entry): 1, **AFTER_EVAL}
+
+    proc = subprocess.Popen(_cmd(wf, "--configfile", cfg), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    try:
+        # midway: the first epoch is done, 39 to go
+        while "epoch 1/40" not in (job_log.read_text() if job_log.exists() else ""):
+            assert proc.poll() is None, "snakemake ended before the training job got going"
+            assert time.monotonic() < deadline, "the training job did not finish its first epoch within 300 s"
+            time.sleep(0.1)
+        assert "epoch 40/40" not in job_log.read_text() and not emb.exists()
+    finally:  # SIGKILL snakemake and its job at once (a crash, the OOM killer, a lost node)
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 30
+        while _group_alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert not _group_alive(proc.pid), "processes of the killed run are still alive"
+
+    # nothing that looks finished: no final embeddings or training log, no stray file under their names
+    assert not emb.exists() and not tlog.exists()
+    assert sorted(p.name for p in emb.parent.iterdir() if not p.name.startswith(".")) == sorted(
+        f"{e}.npy" for e in ENTRIES if e != entry)
+    assert not any(entry in p.name for p in tlog.parent.iterdir())
+    assert planned(wf, cfg) == {("train", entry): 1, ("evaluate", entry): 1, **AFTER_EVAL}
+
+    # the next run (after releasing the lock the killed run left) completes it
+    _snakemake(wf, "--unlock", "--configfile", cfg)
+    _snakemake(wf, "--configfile", cfg)
+    assert planned(wf, cfg) == {}
+    assert len(pd.read_csv(tlog, sep="\t")) == 40
+    assert np.isfinite(np.load(emb)).all()
+    assert not any(p.name.startswith(f".{entry}") for p in emb.parent.iterdir()), "a temporary file was left behind"
