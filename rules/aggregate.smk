@@ -1,14 +1,18 @@
-# Steps 6-8: the grid table, the best entry (validation), and its score on the test pairs.
+# Steps 6-8: the grid table, the best entry (validation), and its score on the test pairs;
+# and, with search.enabled, the table of every random-search trial.
 
 
 rule aggregate:
     input:
         metrics=all_metrics,
         train_logs=all_train_logs,
+        oracle=oracle_metrics,
     output:
         res("grid.tsv"),
     params:
         entries=ENTRIES,
+        runs=RUNS,
+        trials=TRIALS,
     threads: 1
     resources:
         mem_mb=small_mem_mb,
@@ -30,6 +34,7 @@ rule best:
         res("best.json"),
     params:
         metric=config["best"]["metric"],
+        embeddings_only=config["best"]["embeddings_only"],
     threads: 1
     resources:
         mem_mb=small_mem_mb,
@@ -47,13 +52,16 @@ rule best:
 rule test:
     input:
         best=res("best.json"),
-        embeddings=all_embeddings,
+        models=all_models,
         vocab=res("vocab.parquet"),
         pairs=res("split/test.parquet"),
+        train=res("split/train.parquet"),
+        oracle=oracle_metrics,
     output:
         res("test_score.json"),
     params:
-        entries=list(ENTRIES),
+        runs=RUNS,
+        cold_start=config["cold_start"],
         k=config["evaluate"]["k"],
         metric=config["evaluate"]["metric"],
         same_song=config["evaluate"]["same_song"],
@@ -69,3 +77,26 @@ rule test:
         "../envs/pipeline.yaml"
     script:
         "../scripts/test.py"
+
+
+rule search:
+    input:
+        metrics=trial_metrics,
+        train_logs=trial_train_logs,
+    output:
+        res("search.tsv"),
+    params:
+        trials={name: ENTRIES[name] for name in TRIALS},
+        runs=[run for run in RUNS if split_run(run)[0] in TRIALS],
+    threads: 1
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    log:
+        res("logs/search.log"),
+    benchmark:
+        res("benchmarks/search.tsv")
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/search.py"

@@ -1,10 +1,12 @@
 # Helpers and validation shared by all rules.
 import os
+import re
 
 from snakemake.exceptions import WorkflowError
 
 from track2vec.config import check_config_file, grid_entries, replace_grid, validate_config
 from track2vec.errors import ConfigError
+from track2vec.grid import run_ids, run_params, split_run
 from track2vec.text import slugify
 
 try:
@@ -18,8 +20,27 @@ config.clear()
 config.update(_validated)
 
 RESULTS = config["results"]
-ENTRIES = grid_entries(config)
 SYNTHETIC = config["playlists"] == "synthetic"
+try:
+    ENTRIES = grid_entries(config)  # the grid, plus the random-search trials when enabled
+except ConfigError as exc:
+    raise WorkflowError(str(exc))
+# random-search trials: all in search.tsv, the best in grid.tsv
+TRIALS = [name for name in ENTRIES if name not in config["grid"]]
+# runs: {entry} and, with replicates, {entry}+r2 ... (sgns entries only)
+RUNS = run_ids(ENTRIES, config["replicates"])
+SGNS_RUNS = [r for r in RUNS if ENTRIES[split_run(r)[0]]["method"] == "sgns"]
+BASELINES = [n for n, hp in ENTRIES.items() if hp["method"] != "sgns"]
+ORACLE = SYNTHETIC and config["oracle"]
+
+
+def _alternatives(names):
+    """A regex matching exactly these names (wildcard constraints); never matches if none."""
+    return "|".join(re.escape(n) for n in names) if names else "(?!)"
+
+
+SGNS_RUN_PATTERN = _alternatives(SGNS_RUNS)
+BASELINE_PATTERN = _alternatives(BASELINES)
 
 if not SYNTHETIC and not os.path.exists(config["playlists"]):
     raise WorkflowError(
@@ -51,23 +72,66 @@ def playlists_file(wildcards):
 
 
 def entry_params(wildcards):
-    """Hyperparameters of one grid entry (defaults overridden by the entry)."""
-    return ENTRIES[wildcards.entry]
+    """Hyperparameters of one run: its grid entry's (defaults overridden by the entry),
+    the seed moved by the replicate number."""
+    return run_params(ENTRIES, wildcards.entry)
+
+
+def baseline_method(wildcards):
+    """``popularity`` or ``cooccurrence``: the method of a baseline entry."""
+    return ENTRIES[wildcards.entry]["method"]
+
+
+def baseline_window(wildcards):
+    """The co-occurrence window of a baseline entry."""
+    return ENTRIES[wildcards.entry]["window"]
+
+
+def _model_path(run):
+    name = split_run(run)[0]
+    if ENTRIES[name]["method"] == "sgns":
+        return res(f"embeddings/{run}.npy")
+    return res(f"baselines/{name}.npz")
+
+
+def model_file(wildcards):
+    """What a run learnt: its embeddings (sgns) or its counted baseline."""
+    return _model_path(wildcards.entry)
 
 
 def all_metrics(wildcards):
-    """Validation metrics of every grid entry, in grid order."""
-    return [res(f"metrics/{name}.json") for name in ENTRIES]
+    """Validation metrics of every run, in grid order."""
+    return [res(f"metrics/{run}.json") for run in RUNS]
 
 
 def all_train_logs(wildcards):
-    """Per-epoch training logs of every grid entry, in grid order."""
-    return [res(f"train_log/{name}.tsv") for name in ENTRIES]
+    """Training logs of every run, in grid order."""
+    return [res(f"train_log/{run}.tsv") for run in RUNS]
 
 
-def all_embeddings(wildcards):
-    """Embedding matrices of every grid entry, in grid order."""
-    return [res(f"embeddings/{name}.npy") for name in ENTRIES]
+def all_models(wildcards):
+    """Models (embeddings or baselines) of every run, in grid order."""
+    return [_model_path(run) for run in RUNS]
+
+
+def entry_models(wildcards):
+    """The model of the first run of every entry, in grid order."""
+    return [_model_path(name) for name in ENTRIES]
+
+
+def trial_metrics(wildcards):
+    """Validation metrics of the random-search trials' runs."""
+    return [res(f"metrics/{run}.json") for run in RUNS if split_run(run)[0] in TRIALS]
+
+
+def trial_train_logs(wildcards):
+    """Training logs of the random-search trials' runs."""
+    return [res(f"train_log/{run}.tsv") for run in RUNS if split_run(run)[0] in TRIALS]
+
+
+def oracle_metrics(wildcards):
+    """The oracle's scores on the built-in dataset (none on a user's file)."""
+    return [res("metrics/oracle.json")] if ORACLE else []
 
 
 def metadata_file(wildcards):
@@ -89,7 +153,8 @@ def radio_outputs():
 
 
 def final_outputs():
-    return [res("grid.tsv"), res("best.json"), res("test_score.json"), *radio_outputs()]
+    search = [res("search.tsv")] if TRIALS else []
+    return [res("grid.tsv"), res("best.json"), res("test_score.json"), *search, *radio_outputs()]
 
 
 # ---------------------------------------------------------------------------
@@ -155,7 +220,7 @@ def io_runtime(wildcards, input, attempt):
 
 
 def _hyperparameter(wildcards, name):
-    return ENTRIES[wildcards.entry][name]
+    return ENTRIES[split_run(wildcards.entry)[0]][name]
 
 
 def _parquet_rows(path):
@@ -203,25 +268,24 @@ def evaluate_mem_mb(wildcards, input, attempt):
     """Memory of an evaluate job: the embedding matrix (twice, normalised) and one
     block of query x vocabulary scores."""
     dim = _hyperparameter(wildcards, "dim")
-    return _score_mem_mb(_file_mb(input.embeddings), dim, attempt)
+    return _score_mem_mb(_file_mb(input.model), dim, attempt)
 
 
 def evaluate_runtime(wildcards, input, attempt):
     """Runtime of an evaluate job: 10 minutes plus 1 minute per 20 MB of embeddings."""
-    return _scaled(10, 0.05, _file_mb(input.embeddings), attempt)
+    return _scaled(10, 0.05, _file_mb(input.model), attempt)
 
 
 def test_mem_mb(wildcards, input, attempt):
-    """Memory of the test job: as an evaluate job on the largest embedding matrix."""
-    return max(
-        _score_mem_mb(_file_mb(path), hp["dim"], attempt)
-        for path, hp in zip(input.embeddings, ENTRIES.values())
-    )
+    """Memory of the test and radio jobs: the largest model (three copies) and one block
+    of query x vocabulary scores."""
+    block_mb = 3 * _EVAL_BLOCK * _parquet_rows(input.vocab) * 4 / 1e6
+    return _scaled(_BASE_MB, 1, 3 * max(_file_mb(f) for f in input.models) + block_mb, attempt)
 
 
 def test_runtime(wildcards, input, attempt):
     """Runtime of the test job: as an evaluate job on the largest embedding matrix."""
-    return _scaled(10, 0.05, max(_file_mb(f) for f in input.embeddings), attempt)
+    return _scaled(10, 0.05, max(_file_mb(f) for f in input.models), attempt)
 
 
 def small_mem_mb(wildcards, attempt):

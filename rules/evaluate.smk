@@ -3,7 +3,7 @@
 
 rule evaluate:
     input:
-        embeddings=res("embeddings/{entry}.npy"),
+        model=model_file,
         vocab=res("vocab.parquet"),
         pairs=res("split/val.parquet"),
     output:
@@ -24,3 +24,28 @@ rule evaluate:
         "../envs/pipeline.yaml"
     script:
         "../scripts/evaluate.py"
+
+
+rule oracle:
+    input:
+        model=res("data/synthetic_model.npz"),
+        vocab=res("vocab.parquet"),
+        val=res("split/val.parquet"),
+        test=res("split/test.parquet"),
+    output:
+        res("metrics/oracle.json"),
+    params:
+        k=config["evaluate"]["k"],
+        same_song=config["evaluate"]["same_song"],
+    threads: 1
+    resources:
+        mem_mb=io_mem_mb,
+        runtime=io_runtime,
+    log:
+        res("logs/oracle.log"),
+    benchmark:
+        res("benchmarks/oracle.tsv")
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/oracle.py"

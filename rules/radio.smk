@@ -5,7 +5,7 @@
 rule radio:
     input:
         best=res("best.json"),
-        embeddings=all_embeddings,
+        models=entry_models,
         vocab=res("vocab.parquet"),
         metadata=metadata_file,
     output:

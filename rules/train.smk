@@ -1,4 +1,5 @@
-# Step 4: one skip-gram (SGNS, TensorFlow) model per grid entry; {entry} is the entry's name.
+# Step 4: one skip-gram (SGNS, TensorFlow) model per run of an sgns grid entry ({entry} is the
+# entry's name, or {entry}+r2... for replicates), and one counted model per baseline entry.
 
 
 rule train:
@@ -8,6 +9,8 @@ rule train:
     output:
         embeddings=res("embeddings/{entry}.npy"),
         log=res("train_log/{entry}.tsv"),
+    wildcard_constraints:
+        entry=SGNS_RUN_PATTERN,
     params:
         hp=entry_params,
     threads: config["train"]["threads"]
@@ -22,3 +25,29 @@ rule train:
         "../envs/train.yaml"
     script:
         "../scripts/train.py"
+
+
+rule baseline:
+    input:
+        train=res("split/train.parquet"),
+        vocab=res("vocab.parquet"),
+    output:
+        model=res("baselines/{entry}.npz"),
+        log=res("train_log/{entry}.tsv"),
+    wildcard_constraints:
+        entry=BASELINE_PATTERN,
+    params:
+        method=baseline_method,
+        window=baseline_window,
+    threads: 1
+    resources:
+        mem_mb=io_mem_mb,
+        runtime=io_runtime,
+    log:
+        res("logs/baseline/{entry}.log"),
+    benchmark:
+        res("benchmarks/baseline/{entry}.tsv")
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/baseline.py"

@@ -4,7 +4,7 @@ from track2vec.scripting import run
 
 
 def main(smk, log):
-    best_step(smk.input[0], smk.params.metric, smk.output[0], log)
+    best_step(smk.input[0], smk.params.metric, smk.output[0], smk.params.embeddings_only, log)
 
 
 run(main, snakemake)  # noqa: F821 - injected by Snakemake

@@ -5,7 +5,7 @@ from track2vec.scripting import run
 
 def main(smk, log):
     i, p, o = smk.input, smk.params, smk.output
-    embeddings = dict(zip(p.entries, i.embeddings))
+    embeddings = dict(zip(p.entries, i.models))
     meta = i.metadata  # a path, or an empty list when there is no metadata file
     metadata = meta if isinstance(meta, str) else (meta[0] if len(meta) else None)
     radio_step(i.best, embeddings, i.vocab, metadata, p.query, p.nb_steps, p.nb_candidates, p.seed, p.metric, o.m3u8, o.json, o.html, log)

@@ -173,10 +173,12 @@ def test_every_subcommand_has_help(sub, capsys):
 # ---------------------------------------------------------------------------------- real results
 @pytest.mark.slow
 def test_suggest_hr_at_10_equals_the_grid_table(tiny_run):
-    """The default `suggest` path, asked once per validation pair, scores what the grid table says."""
+    """The default `suggest` path, asked once per validation pair, scores what the grid table says
+    (for embeddings and baselines alike; the oracle row is no model)."""
     grid = pd.read_csv(tiny_run / "grid.tsv", sep="\t").set_index("entry")
     val = pd.read_parquet(tiny_run / "split" / "val.parquet")
-    for entry in grid.index:
+    assert {"sgns", "popularity", "cooccurrence"} <= set(grid["method"])
+    for entry in grid.index[grid["method"] != "oracle"]:
         rec = Recommender.from_results(tiny_run, entry=entry)
         metrics = json.loads((tiny_run / "metrics" / f"{entry}.json").read_text())
         assert rec.metric == metrics["metric"]
@@ -241,6 +243,7 @@ def test_radio_rule_with_an_unknown_seed_says_so(tiny_run, tmp_path):
     from track2vec.radio import radio_step
 
     emb = {e: str(tiny_run / "embeddings" / f"{e}.npy") for e in ("seed_reference", "paper_music2", "window_1")}
+    emb.update({e: str(tiny_run / "baselines" / f"{e}.npz") for e in ("popularity", "cooccurrence")})
     out = [tmp_path / f"x.{ext}" for ext in ("m3u8", "json", "html")]
     walk = radio_step(str(tiny_run / "best.json"), emb, str(tiny_run / "vocab.parquet"), None,
                       "Leaving across the Shadow", 5, 3, 0, "cosine", *map(str, out))

@@ -36,20 +36,29 @@ def test_tiny_preset_outputs(tiny_run):
         assert (r / "logs" / "train" / f"{e}.log").exists() and (r / "benchmarks" / "train" / f"{e}.tsv").exists()
     grid = pd.read_csv(r / "grid.tsv", sep="\t")
     assert list(grid.columns) == ["entry", *HYPERPARAMETERS, "k", "hr_at_k", "ndcg_at_k", "train_seconds"]
-    assert list(grid["entry"]) == entries
-    assert bool(grid.set_index("entry").loc["seed_reference", "tied"]) is True
+    assert list(grid["entry"]) == ["popularity", "cooccurrence", *entries, "oracle"]
+    g = grid.set_index("entry")
+    assert list(g["method"]) == ["popularity", "cooccurrence", "sgns", "sgns", "sgns", "oracle"]
+    assert bool(g.loc["seed_reference", "tied"]) is True
+    assert g.loc["cooccurrence", "window"] == 3 and pd.isna(g.loc["cooccurrence", "dim"])
     best = json.loads((r / "best.json").read_text())
-    assert best["entry"] == grid.loc[grid["ndcg_at_k"].idxmax(), "entry"]
+    eligible = grid[grid["method"] != "oracle"]
+    assert best["entry"] == eligible.loc[eligible["ndcg_at_k"].idxmax(), "entry"]
     score = json.loads((r / "test_score.json").read_text())
-    assert {"entry", "k", "hr_at_k", "ndcg_at_k", "n_pairs"} <= set(score)
+    assert {"entry", "k", "hr_at_k", "ndcg_at_k", "n_pairs", "cold_start", "oracle"} <= set(score)
     assert score["entry"] == best["entry"] and score["n_pairs"] == 300
-    # the embeddings learnt the planted structure: far above a popularity ranking
+    assert set(score["cold_start"]) == {"0", "2"}
+    assert 0 < score["cold_start"]["0"]["n_pairs"] <= score["cold_start"]["2"]["n_pairs"] <= 300
+    # the oracle bounds every method (on validation) and the popularity row is a ranking by count
+    assert (eligible["hr_at_k"] <= g.loc["oracle", "hr_at_k"] + 0.02).all()
     counts = vocab["count"].to_numpy()
     top = np.argsort(-counts, kind="stable")[:11]
-    pop_hits = np.mean([t in [s for s in top if s != q][:10] for q, t in zip(test["query"], test["target"])])
-    assert score["hr_at_k"] > 2 * pop_hits + 0.05
+    pop_hits = np.mean([t in [s for s in top if s != q][:10] for q, t in zip(val["query"], val["target"])])
+    assert abs(g.loc["popularity", "hr_at_k"] - pop_hits) < 0.02
+    # the embeddings learnt the planted structure: the best sgns entry far above popularity
+    assert grid[grid["method"] == "sgns"]["hr_at_k"].max() > 2 * pop_hits + 0.05
     # every job logged and benchmarked
-    for rule in ("synthetic", "load", "vocab", "split", "aggregate", "best", "test"):
+    for rule in ("synthetic", "load", "vocab", "split", "oracle", "aggregate", "best", "test"):
         assert (r / "logs" / f"{rule}.log").exists() and (r / "benchmarks" / f"{rule}.tsv").exists()
 
 

@@ -22,6 +22,7 @@ __all__ = [
 
 #: the hyperparameters of a grid entry, in the order of the grid table's columns
 HYPERPARAMETERS = (
+    "method",
     "dim",
     "window",
     "negatives",
@@ -100,15 +101,19 @@ def validate_config(config: dict, source: str = "config.yaml") -> dict:
     for name, entry in config["grid"].items():
         if entry is None:
             config["grid"][name] = {}
-    missing = [h for h in HYPERPARAMETERS if h not in config["defaults"] and h != "min_learning_rate"]
+        if name == "oracle":
+            raise ConfigError(f"{source}: config key 'grid.oracle': the name `oracle` is reserved for the best achievable score's row; rename the entry")
+    missing = [h for h in HYPERPARAMETERS if h not in config["defaults"] and h not in ("min_learning_rate", "method")]
     if missing:
         raise ConfigError(f"{source}: config key 'defaults' lacks {', '.join(missing)}; give every hyperparameter a default")
     config["defaults"].setdefault("min_learning_rate", 0.0001)
+    config["defaults"].setdefault("method", "sgns")
     return config
 
 
-def grid_entries(config: dict) -> dict[str, dict[str, Any]]:
-    """The full hyperparameters of each grid entry (``defaults`` overridden by the entry).
+def grid_entries(config: dict, search: bool = True) -> dict[str, dict[str, Any]]:
+    """The full hyperparameters of each grid entry (``defaults`` overridden by the entry),
+    followed by the random-search trials ``search_01``... when ``search.enabled``.
 
     Parameters
     ----------
@@ -120,8 +125,16 @@ def grid_entries(config: dict) -> dict[str, dict[str, Any]]:
     dict
         Entry name -> {hyperparameter: value}, keys in :data:`HYPERPARAMETERS` order.
     """
+    from .grid import search_trials
+
+    grid = dict(config["grid"])
+    if search and config.get("search", {}).get("enabled"):
+        clash = [n for n in search_trials(config["search"], config["defaults"]) if n in grid]
+        if clash:
+            raise ConfigError(f"config key 'grid': entries {clash} clash with the search trials' names; rename them")
+        grid.update({n: {**t, "method": "sgns"} for n, t in search_trials(config["search"], config["defaults"]).items()})
     out = {}
-    for name, entry in config["grid"].items():
+    for name, entry in grid.items():
         merged = {**config["defaults"], **(entry or {})}
         out[name] = {h: merged[h] for h in HYPERPARAMETERS}
     return out

@@ -11,7 +11,7 @@ import logging
 import math
 import time
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,10 @@ __all__ = [
     "test_step",
     "read_pairs",
     "read_vocab",
+    "load_model",
+    "baseline_step",
+    "oracle_step",
+    "search_step",
 ]
 
 _log = logging.getLogger("track2vec")
@@ -178,7 +182,7 @@ def train_step(
     offsets, values, _ = read_sequences(train)
     V = _vocab_size(vocab)
     counts = np.bincount(values, minlength=V).astype(np.int64)
-    p = TrainParams(**{h: params[h] for h in HYPERPARAMETERS})
+    p = TrainParams(**{h: params[h] for h in HYPERPARAMETERS if h != "method"})
     logger.info("training with %s on %d sequences, %d songs, %d threads", p, len(offsets) - 1, V, threads)
     result = train_sgns(offsets, values, counts, p, threads=threads, progress=logger.info)
     emb = check_embeddings(result.embeddings, V, embeddings_out)
@@ -256,45 +260,129 @@ def evaluate_step(
     return scores
 
 
-def aggregate_step(entries: Mapping[str, Mapping], metrics: Mapping[str, str], train_logs: Mapping[str, str], out: str, logger: logging.Logger = _log) -> pd.DataFrame:
-    """Write the grid table: one row per entry with its hyperparameters, ``k``, ``hr_at_k``,
-    ``ndcg_at_k`` and ``train_seconds`` (TSV)."""
+#: hyperparameters that mean something for each method (others are blank in the grid table)
+_APPLIES = {"sgns": set(HYPERPARAMETERS), "cooccurrence": {"method", "window"}, "popularity": {"method"}, "oracle": {"method"}}
+
+
+def _read_json(path) -> dict:
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _entry_rows(entries: Mapping[str, Mapping], metrics: Mapping[str, str], train_logs: Mapping[str, str]) -> pd.DataFrame:
+    """One row per entry: hyperparameters, mean metrics over its runs and their 95% t-intervals."""
+    from .grid import split_run, t_interval
+
+    runs: dict[str, list[str]] = {}
+    for run in metrics:
+        runs.setdefault(split_run(run)[0], []).append(run)
     rows = []
     for name, hp in entries.items():
-        with open(metrics[name], encoding="utf-8") as fh:
-            m = json.load(fh)
-        log = pd.read_csv(train_logs[name], sep="\t")
+        ms = [_read_json(metrics[r]) for r in runs[name]]
+        hr = t_interval([m["hr_at_k"] for m in ms])
+        nd = t_interval([m["ndcg_at_k"] for m in ms])
+        seconds = [float(pd.read_csv(train_logs[r], sep="\t")["seconds"].sum()) for r in runs[name]]
+        method = hp.get("method", "sgns")
         rows.append(
             {
                 "entry": name,
-                **{h: hp[h] for h in HYPERPARAMETERS},
-                "k": m["k"],
-                "hr_at_k": m["hr_at_k"],
-                "ndcg_at_k": m["ndcg_at_k"],
-                "train_seconds": round(float(log["seconds"].sum()), 3),
+                **{h: (hp[h] if h in _APPLIES[method] else None) for h in HYPERPARAMETERS},
+                "k": ms[0]["k"],
+                "hr_at_k": hr[0],
+                "ndcg_at_k": nd[0],
+                "replicates": len(ms),
+                "hr_ci_low": hr[1],
+                "hr_ci_high": hr[2],
+                "ndcg_ci_low": nd[1],
+                "ndcg_ci_high": nd[2],
+                "train_seconds": round(float(np.mean(seconds)), 3),
             }
         )
-    table = pd.DataFrame(rows)
+    return pd.DataFrame(rows)
+
+
+def aggregate_step(
+    entries: Mapping[str, Mapping],
+    metrics: Mapping[str, str],
+    train_logs: Mapping[str, str],
+    out: str,
+    oracle: str | None = None,
+    trials: Sequence[str] = (),
+    logger: logging.Logger = _log,
+) -> pd.DataFrame:
+    """Write the grid table (TSV): one row per entry with its ``method`` and hyperparameters
+    (blank where they do not apply), ``k``, ``hr_at_k``, ``ndcg_at_k`` (means over replicate
+    runs) and ``train_seconds``. With replicates, also ``replicates`` and the 95% t-intervals
+    ``hr_ci_low``/``hr_ci_high``/``ndcg_ci_low``/``ndcg_ci_high``.
+
+    Parameters
+    ----------
+    entries : mapping
+        Entry name -> hyperparameters, in grid order; random-search trials are named ``search_*``.
+    metrics, train_logs : mapping
+        Run id -> file (``{entry}``, ``{entry}+r2``, ...).
+    oracle : str, optional
+        ``metrics/oracle.json``: adds the ``oracle`` row (validation scores).
+    trials : sequence of str
+        The random-search trials among ``entries``: only the best one goes into the grid
+        table (all are in ``search.tsv``, see :func:`search_step`).
+    """
+    table = _entry_rows(entries, metrics, train_logs)
+    is_trial = table["entry"].isin(list(trials))
+    if is_trial.any():
+        best_trial = table[is_trial].sort_values("ndcg_at_k", ascending=False, kind="stable").head(1)
+        table = pd.concat([table[~is_trial], best_trial], ignore_index=True)
+    if oracle:
+        o = _read_json(oracle)["val"]
+        row = {"entry": "oracle", "method": "oracle", "k": o["k"], "hr_at_k": o["hr_at_k"], "ndcg_at_k": o["ndcg_at_k"], "replicates": 1}
+        table = pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+    if (table["replicates"] <= 1).all():
+        table = table.drop(columns=["replicates", "hr_ci_low", "hr_ci_high", "ndcg_ci_low", "ndcg_ci_high"])
     write_text(out, table.to_csv(sep="\t", index=False, float_format="%.6g"))
     logger.info("grid table:\n%s", table.to_string(index=False))
     return table
 
 
-def best_step(grid: str, metric: str, out: str, logger: logging.Logger = _log) -> dict:
-    """Pick the grid entry with the highest validation ``metric``; ties go to the earlier entry."""
+def search_step(trials: Mapping[str, Mapping], metrics: Mapping[str, str], train_logs: Mapping[str, str], out: str, logger: logging.Logger = _log) -> pd.DataFrame:
+    """Write every random-search trial with its validation scores, best first (TSV).
+
+    Parameters
+    ----------
+    trials : mapping
+        Trial name -> hyperparameters.
+    metrics, train_logs : mapping
+        Run id -> file, for the trials' runs.
+    """
+    table = _entry_rows(trials, metrics, train_logs)
+    table = table.sort_values("ndcg_at_k", ascending=False, kind="stable")
+    write_text(out, table.to_csv(sep="\t", index=False, float_format="%.6g"))
+    logger.info("search trials:\n%s", table.to_string(index=False))
+    return table
+
+
+def best_step(grid: str, metric: str, out: str, embeddings_only: bool = False, logger: logging.Logger = _log) -> dict:
+    """Pick the grid entry with the highest validation ``metric``; ties go to the earlier entry.
+    The oracle row is never chosen; with ``embeddings_only`` the baselines are not either."""
     table = pd.read_csv(grid, sep="\t")
     if metric not in table.columns:
         raise ConfigError(f"config key 'best.metric' is {metric!r}, which is not a column of {grid}")
-    i = int(np.argmax(table[metric].to_numpy()))
-    row = table.iloc[i]
+    eligible = table["method"] != "oracle"
+    if embeddings_only:
+        eligible &= table["method"] == "sgns"
+    if not eligible.any():
+        raise ConfigError(f"no eligible entry in {grid}: with best.embeddings_only the grid needs an sgns entry")
+    cand = table[eligible]
+    i = int(np.argmax(cand[metric].to_numpy()))
+    row = cand.iloc[i]
     best = {
         "entry": str(row["entry"]),
+        "method": str(row["method"]),
         "metric": metric,
         "value": float(row[metric]),
         "k": int(row["k"]),
         "hr_at_k": float(row["hr_at_k"]),
         "ndcg_at_k": float(row["ndcg_at_k"]),
-        "hyperparameters": {h: _plain(row[h]) for h in HYPERPARAMETERS if h in table.columns},
+        "hyperparameters": {h: _plain(row[h]) for h in HYPERPARAMETERS if h in table.columns and not pd.isna(row[h])},
     }
     write_json(out, best)
     logger.info("best entry by validation %s: %s (%.4f)", metric, best["entry"], best["value"])
@@ -302,19 +390,107 @@ def best_step(grid: str, metric: str, out: str, logger: logging.Logger = _log) -
 
 
 def _plain(v):
-    if isinstance(v, (np.bool_, bool)):
-        return bool(v)
-    if isinstance(v, (np.integer,)):
+    """A grid-table cell as a plain JSON value (the table reads integer columns with
+    blanks as floats, and booleans with blanks as strings)."""
+    if isinstance(v, (bool, np.bool_)) or v in ("True", "False"):
+        return v in (True, "True")
+    if isinstance(v, (np.integer, int)):
         return int(v)
     if isinstance(v, (np.floating, float)):
-        return float(v) if not math.isnan(v) else None
+        return int(v) if float(v).is_integer() else float(v)
     return v
 
 
-def test_step(best: str, embeddings: Mapping[str, str], vocab: str, pairs: str, k: int, metric: str, same_song: str, out: str, logger: logging.Logger = _log) -> dict:
-    """Score the best entry on the test pairs; write ``entry``, ``k``, ``hr_at_k``, ``ndcg_at_k``, ``n_pairs``."""
-    with open(best, encoding="utf-8") as fh:
-        name = json.load(fh)["entry"]
-    if name not in embeddings:
+def oracle_step(model: str, vocab: str, val: str, test: str, k: int, same_song: str, out: str, logger: logging.Logger = _log) -> dict:
+    """The best achievable HR@k / NDCG@k on the built-in dataset (validation and test), as JSON."""
+    from .oracle import oracle_scores
+    from .synthetic import load_model as load_generator
+
+    gen = load_generator(model)
+    vocab_df = read_vocab(vocab)
+    scores = {part: oracle_scores(gen, vocab_df, read_pairs(path), k=k, same_song=same_song) for part, path in (("val", val), ("test", test))}
+    write_json(out, scores)
+    logger.info("oracle: validation HR@%d %.4f NDCG@%d %.4f; test HR@%d %.4f", k, scores["val"]["hr_at_k"], k, scores["val"]["ndcg_at_k"], k, scores["test"]["hr_at_k"])
+    return scores
+
+
+def test_step(
+    best: str,
+    models: Mapping[str, str],
+    vocab: str,
+    pairs: str,
+    k: int,
+    metric: str,
+    same_song: str,
+    out: str,
+    train: str | None = None,
+    cold_start: tuple[int, ...] = (),
+    oracle: str | None = None,
+    logger: logging.Logger = _log,
+) -> dict:
+    """Score the best entry on the test pairs and write ``test_score.json``.
+
+    Keys: ``entry``, ``method``, ``k``, ``hr_at_k``, ``ndcg_at_k``, ``n_pairs`` (means over the
+    entry's replicate runs, with ``replicates`` and 95% t-intervals when there are several),
+    ``cold_start`` (the same scores on the test pairs whose (query, next) pair occurs at most f
+    times in the training sequences, for each f) and, on the built-in dataset, ``oracle`` (the
+    best achievable test scores) and ``share_of_oracle`` (HR@k / oracle HR@k).
+
+    Parameters
+    ----------
+    models : mapping
+        Run id -> model file (embeddings .npy or baseline .npz).
+    """
+    from .grid import adjacent_pair_counts, split_run, t_interval
+
+    name = _read_json(best)["entry"]
+    runs = [r for r in models if split_run(r)[0] == name]
+    if not runs:
         raise DataError(best, f"names entry {name!r}, which is not in the grid any more", "re-run the best rule")
-    return evaluate_step(embeddings[name], vocab, pairs, k, metric, same_song, out, entry=name, logger=logger)
+    V = _vocab_size(vocab)
+    if k >= V:
+        raise ConfigError(f"config key 'evaluate.k' is {k} but the vocabulary has only {V} songs: choose k below {V}")
+    df = read_pairs(pairs)
+    subsets = {}
+    if train is not None and cold_start:
+        offsets, values, _ = read_sequences(train)
+        seen = adjacent_pair_counts(offsets, values, df["query"].to_numpy(), df["target"].to_numpy(), V)
+        subsets = {int(f): df[seen <= f] for f in cold_start}
+    per_run = []
+    for r in runs:
+        model = load_model(models[r], V)
+        s = evaluate_pairs(model, df, k=k, metric=metric, same_song=same_song)
+        s["cold_start"] = {str(f): (evaluate_pairs(model, sub, k=k, metric=metric, same_song=same_song) if len(sub) else {"n_pairs": 0}) for f, sub in subsets.items()}
+        per_run.append(s)
+    first = per_run[0]
+    hr = t_interval([s["hr_at_k"] for s in per_run])
+    nd = t_interval([s["ndcg_at_k"] for s in per_run])
+    result = {
+        "entry": name,
+        "method": _read_json(best).get("method", "sgns"),
+        "k": first["k"],
+        "hr_at_k": hr[0],
+        "ndcg_at_k": nd[0],
+        "n_pairs": first["n_pairs"],
+        "n_same_song": first["n_same_song"],
+        "same_song": same_song,
+        "metric": metric,
+        "cold_start": {},
+    }
+    if len(per_run) > 1:
+        result.update(replicates=len(per_run), hr_ci=[hr[1], hr[2]], ndcg_ci=[nd[1], nd[2]])
+    for f in subsets:
+        key = str(f)
+        n = first["cold_start"][key]["n_pairs"]
+        entry = {"max_train_occurrences": f, "n_pairs": n}
+        if n:
+            entry["hr_at_k"] = float(np.mean([s["cold_start"][key]["hr_at_k"] for s in per_run]))
+            entry["ndcg_at_k"] = float(np.mean([s["cold_start"][key]["ndcg_at_k"] for s in per_run]))
+        result["cold_start"][key] = entry
+    if oracle:
+        o = _read_json(oracle)["test"]
+        result["oracle"] = {"hr_at_k": o["hr_at_k"], "ndcg_at_k": o["ndcg_at_k"]}
+        result["share_of_oracle"] = result["hr_at_k"] / o["hr_at_k"] if o["hr_at_k"] else None
+    write_json(out, result)
+    logger.info("test score of %s: HR@%d %.4f, NDCG@%d %.4f on %d pairs; cold start %s", name, k, result["hr_at_k"], k, result["ndcg_at_k"], result["n_pairs"], result["cold_start"])
+    return result
