@@ -79,9 +79,15 @@ Determinism
     TensorFlow accepts thread settings only before its runtime starts: a later
     ``train`` call in the same process with another ``threads`` keeps the first
     setting silently.
-Speed (2-core CPU, 20k playlists x 24 songs, V=28k, dim 50, window 3, 5 negatives)
-    ~0.7-0.9 M positive pairs/s in steady state with threads=1, plus ~3-4 s of
-    TensorFlow start-up and tracing per call.
+Speed
+    Profiled (bench/profile_ops.py): the cost is TF's per-row scatter-add,
+    ~300-450 ns per 50-float row on a 250k-row table (cache misses plus the
+    kernel's per-row overhead; sorted or de-duplicated indices and
+    tensor_scatter_nd_add were no faster), then gather (~70-90 ns per row);
+    batch size barely matters (per-op overhead is small next to that).  So the
+    levers are fewer rows scattered per positive pair (shared negatives:
+    2 + 5/16 rows) and more cores (Hogwild).  Plus ~3-4 s of TensorFlow
+    start-up and tracing per call.  bench/run.py measures it against gensim.
 """
 from __future__ import annotations
 
