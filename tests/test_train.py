@@ -100,6 +100,20 @@ def test_make_pairs_counts_and_boundaries():
     assert got == want and len(pairs) == len(want)
 
 
+def test_make_pairs_reduced_window():
+    rng = np.random.default_rng(0)
+    offsets = np.arange(0, 20 * 500 + 1, 20, dtype=np.int64)
+    values = rng.integers(0, 1000, 20 * 500).astype(np.int32)
+    full = make_pairs(offsets, values, window=3, shuffle=False)
+    red = make_pairs(offsets, values, window=3, rng=np.random.default_rng(1), shuffle=False, reduced_window=True)
+    # every reduced pair is a full-window pair; distance d is kept with probability (3 - d + 1) / 3
+    assert {tuple(p) for p in red.tolist()} <= {tuple(p) for p in full.tolist()}
+    assert len(red) / len(full) == pytest.approx(2 / 3, rel=0.03)
+    # window 1 is unaffected
+    one = make_pairs(offsets, values, window=1, rng=np.random.default_rng(1), shuffle=False, reduced_window=True)
+    assert len(one) == len(make_pairs(offsets, values, window=1, shuffle=False))
+
+
 def test_keep_probabilities_formula():
     counts = np.array([1000, 10, 0])
     keep = keep_probabilities(counts, 1e-3)

@@ -22,9 +22,12 @@ Pairs
     whole CSR corpus at once (one vectorised pass per distance, no Python loop
     over playlists), then the pairs are shuffled.  The pairs of epoch ``e + 1``
     are built in a background thread while epoch ``e`` trains (numpy releases
-    the GIL for the heavy parts).  Unlike word2vec, the window is NOT shrunk at
-    random per centre: all distances ``1..window`` are used, which gives about
-    1.5x more pairs than gensim for ``window=3``.
+    the GIL for the heavy parts).  As word2vec and gensim, the window is
+    shrunk at random per centre by default (``reduced_window``): each kept
+    token draws ``b`` uniformly from ``1..window`` and pairs with the songs at
+    distance ``<= b``, so an epoch holds the same number of pairs as gensim's
+    (2/3 of the full window's for ``window=3``): "equal epochs" means equal
+    work.  ``reduced_window=False`` uses every distance ``1..window``.
 Negatives
     ``negatives`` per positive pair, drawn inside the TensorFlow graph by
     inverse-CDF sampling: a stateless uniform draw is looked up with
@@ -65,17 +68,26 @@ Determinism
     All randomness comes from ``seed``: a numpy ``Generator`` for subsampling,
     pair shuffling and initialisation, and stateless TF random ops (seeded by
     ``seed``, epoch and call) for negatives.  With ``threads=1`` the result is
-    bit-for-bit reproducible.  With ``threads > 1`` TensorFlow may split large
-    ops across threads, so floating-point sums can be added in a different
-    order and the embeddings can differ in the last bits; the random draws
-    themselves do not change.  (The batch ops are small, so TF rarely splits
-    them and ``threads=2`` measured no faster than 1 on a 2-core machine.)
+    bit-for-bit reproducible.  With ``threads > 1`` training is Hogwild:
+    ``threads`` Python threads run consecutive chunks of 64 batches
+    concurrently (TF releases the GIL) on the same table, without locks, as
+    word2vec's and gensim's worker threads do.  The pairs, negatives and
+    learning rates do not change, but the order of concurrent updates does, so
+    the embeddings differ from run to run (like gensim's with ``workers > 1``).
+    Measured on 2 shared cores: about 1.5x the single-thread speed (the batch
+    ops are too small for TF's intra-op threads to help).
     TensorFlow accepts thread settings only before its runtime starts: a later
     ``train`` call in the same process with another ``threads`` keeps the first
     setting silently.
-Speed (2-core CPU, 20k playlists x 24 songs, V=28k, dim 50, window 3, 5 negatives)
-    ~0.7-0.9 M positive pairs/s in steady state with threads=1, plus ~3-4 s of
-    TensorFlow start-up and tracing per call.
+Speed
+    Profiled (bench/profile_ops.py): the cost is TF's per-row scatter-add,
+    ~300-450 ns per 50-float row on a 250k-row table (cache misses plus the
+    kernel's per-row overhead; sorted or de-duplicated indices and
+    tensor_scatter_nd_add were no faster), then gather (~70-90 ns per row);
+    batch size barely matters (per-op overhead is small next to that).  So the
+    levers are fewer rows scattered per positive pair (shared negatives:
+    2 + 5/16 rows) and more cores (Hogwild).  Plus ~3-4 s of TensorFlow
+    start-up and tracing per call.  bench/run.py measures it against gensim.
 """
 from __future__ import annotations
 
@@ -96,8 +108,9 @@ _STEPS_PER_CALL = 64
 # Negatives drawn per batch and shared by all its pairs (0: per-pair draws).
 _SHARED_NEGATIVES = 16
 # With threads > 1, train chunks concurrently in that many Python threads
-# (Hogwild).  Off: on a 2-core machine it measured no faster (often slower).
-_HOGWILD = False
+# (Hogwild).  On: with the per-row scatter-add as the bottleneck, two
+# threads measured ~1.5x one on 2 cores.
+_HOGWILD = True
 
 
 @dataclass(frozen=True)
@@ -129,6 +142,13 @@ class TrainParams:
         Track2Vec model (shared embedding, cosine, Dense(1, sigmoid)).
     seed : int
         Seed of every random draw.
+    reduced_window : bool
+        True (default, as word2vec and gensim): each kept token, as a centre,
+        uses an effective window drawn uniformly from ``1..window`` per epoch,
+        so nearer songs form pairs more often and an epoch trains the same
+        number of pairs as gensim's (about ``(window + 1) / (2 * window)`` of
+        the full window's, 2/3 for ``window=3``).  False: every distance
+        ``1..window`` always forms a pair.
     """
 
     dim: int = 50
@@ -142,6 +162,7 @@ class TrainParams:
     batch_size: int = 1024
     tied: bool = False
     seed: int = 1
+    reduced_window: bool = True
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first invalid parameter."""
@@ -168,6 +189,8 @@ class TrainParams:
             raise ValueError(f"subsample must be >= 0, got {self.subsample!r}")
         if self.seed < 0:
             raise ValueError(f"seed must be >= 0, got {self.seed!r}")
+        if not isinstance(self.reduced_window, (bool, np.bool_)):
+            raise ValueError(f"reduced_window must be a boolean, got {self.reduced_window!r}")
 
 
 @dataclass
@@ -250,7 +273,8 @@ def keep_probabilities(counts: np.ndarray, subsample: float) -> np.ndarray:
 
 
 def make_pairs(offsets: np.ndarray, values: np.ndarray, window: int, keep: np.ndarray | None = None,
-               rng: np.random.Generator | None = None, shuffle: bool = True) -> np.ndarray:
+               rng: np.random.Generator | None = None, shuffle: bool = True,
+               reduced_window: bool = False) -> np.ndarray:
     """All (centre, context) pairs of one epoch, vectorised over the CSR corpus.
 
     Parameters
@@ -267,6 +291,10 @@ def make_pairs(offsets: np.ndarray, values: np.ndarray, window: int, keep: np.nd
         given or ``shuffle`` is true).
     shuffle : bool
         Shuffle the pairs.
+    reduced_window : bool
+        word2vec's reduced windows: every kept token draws an effective window
+        ``b`` uniformly from ``1..window`` (needs ``rng``) and is the centre of
+        the pairs with the songs at distance ``<= b`` only.
 
     Returns
     -------
@@ -283,15 +311,22 @@ def make_pairs(offsets: np.ndarray, values: np.ndarray, window: int, keep: np.nd
         vals = values[mask]
         pid = pid[mask]
     n = len(vals)
+    eff = None
+    if reduced_window and window > 1:
+        eff = rng.integers(1, window + 1, size=n, dtype=np.int8)
     chunks = []
     for d in range(1, window + 1):
         if d >= n:
             break
-        same = np.flatnonzero(pid[:-d] == pid[d:])
-        a = vals[same]
-        b = vals[same + d]
-        chunks.append(np.stack([a, b], axis=1))
-        chunks.append(np.stack([b, a], axis=1))
+        same = pid[:-d] == pid[d:]
+        if eff is None or d == 1:
+            left = right = np.flatnonzero(same)
+        else:
+            # left token as centre needs eff[left] >= d; right token as centre eff[right] >= d
+            left = np.flatnonzero(same & (eff[:-d] >= d))
+            right = np.flatnonzero(same & (eff[d:] >= d))
+        chunks.append(np.stack([vals[left], vals[left + d]], axis=1))
+        chunks.append(np.stack([vals[right + d], vals[right]], axis=1))
     if not chunks:
         return np.zeros((0, 2), dtype=np.int32)
     pairs = np.concatenate(chunks).astype(np.int32, copy=False)
@@ -356,14 +391,22 @@ def _build_step(tf, params: TrainParams, cum: np.ndarray, V: int, rng: np.random
         return tf.minimum(idx, V - 1)
 
     def untied_batch(c, o, w, lr, seed):
+        # Closed-form SGNS step.  The learning rate and pair weight are folded
+        # into the per-pair coefficients first (scalars), so each (B, dim)
+        # tensor is touched as few times as possible; three gathers and three
+        # scatter-adds avoid the concat/slice copies of one combined index.
+        # All gathers read the table before any scatter writes it (automatic
+        # control dependencies keep program order), as one combined update.
         B = tf.shape(c)[0]
         n_neg = B // shared * K if shared else B * K
-        neg = draw(seed, n_neg)
-        rows = tf.concat([c, o + out_off, neg + out_off], 0)
-        g = tf.gather(table, rows)
-        u, v, nv = g[:B], g[B:2 * B], g[2 * B:]
+        neg = draw(seed, n_neg) + out_off
+        o = o + out_off
+        u = tf.gather(table, c)
+        v = tf.gather(table, o)
+        nv = tf.gather(table, neg)
         s_pos = tf.reduce_sum(u * v, axis=1)
-        g_pos = (tf.sigmoid(s_pos) - 1.0) * w
+        wl = w * lr
+        a_pos = tf.sigmoid(-s_pos) * wl                                   # -lr * dL/ds_pos
         if shared:
             # groups of ``shared`` consecutive pairs share K negatives
             G = shared
@@ -371,19 +414,21 @@ def _build_step(tf, params: TrainParams, cum: np.ndarray, V: int, rng: np.random
             n3 = tf.reshape(nv, [-1, K, dim])
             s_neg = tf.matmul(u3, n3, transpose_b=True)               # (B/G, G, K)
             w3 = tf.reshape(w, [-1, G, 1])
-            g_neg = tf.sigmoid(s_neg) * w3
+            a_neg = tf.sigmoid(s_neg) * tf.reshape(-wl, [-1, G, 1])     # -lr * dL/ds_neg
             loss = tf.reduce_sum(w * tf.math.softplus(-s_pos)) + tf.reduce_sum(w3 * tf.math.softplus(s_neg))
-            grad_u = g_pos[:, None] * v + tf.reshape(tf.matmul(g_neg, n3), [-1, dim])
-            grad_n = tf.reshape(tf.matmul(g_neg, u3, transpose_a=True), [-1, dim])   # (B/G*K, D)
+            du = a_pos[:, None] * v + tf.reshape(tf.matmul(a_neg, n3), [-1, dim])
+            dn = tf.reshape(tf.matmul(a_neg, u3, transpose_a=True), [-1, dim])   # (B/G*K, D)
         else:
             nv = tf.reshape(nv, [B, K, dim])
             s_neg = tf.einsum("bd,bkd->bk", u, nv)
-            g_neg = tf.sigmoid(s_neg) * w[:, None]
+            a_neg = tf.sigmoid(s_neg) * -wl[:, None]
             loss = tf.reduce_sum(w * (tf.math.softplus(-s_pos) + tf.reduce_sum(tf.math.softplus(s_neg), axis=1)))
-            grad_u = g_pos[:, None] * v + tf.einsum("bk,bkd->bd", g_neg, nv)
-            grad_n = tf.reshape(g_neg[:, :, None] * u[:, None, :], [-1, dim])
-        grad_v = g_pos[:, None] * u
-        table.scatter_add(tf.IndexedSlices(-lr * tf.concat([grad_u, grad_v, grad_n], 0), rows))
+            du = a_pos[:, None] * v + tf.einsum("bk,bkd->bd", a_neg, nv)
+            dn = tf.reshape(a_neg[:, :, None] * u[:, None, :], [-1, dim])
+        dv = a_pos[:, None] * u
+        table.scatter_add(tf.IndexedSlices(du, c))
+        table.scatter_add(tf.IndexedSlices(dv, o))
+        table.scatter_add(tf.IndexedSlices(dn, neg))
         return loss
 
     def tied_batch(c, o, w, lr, seed):
@@ -496,7 +541,8 @@ def train(offsets: np.ndarray, values: np.ndarray, counts: np.ndarray, params: T
     history: list[dict] = []
 
     def epoch_pairs(e: int) -> np.ndarray:
-        return make_pairs(offsets, values, params.window, keep, pair_rngs[e])
+        return make_pairs(offsets, values, params.window, keep, pair_rngs[e],
+                          reduced_window=params.reduced_window)
 
     workers = _hogwild_workers(int(threads))
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool, \

@@ -1,0 +1,317 @@
+"""Side-by-side benchmark: track2vec vs gensim Word2Vec vs the seed notebook.
+
+    .venv/bin/python bench/run.py                 # built-in 100k + e-commerce file
+    .venv/bin/python bench/run.py --large         # + the 1,000,000-playlist built-in set
+
+Every measured program runs in its own subprocess (peak memory = its ru_maxrss), one
+after the other, on the same prepared data (our load -> vocab -> split, cached under
+``<out>/cache``).  Writes ``<out>/report.md`` and ``<out>/report.json``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import data  # noqa: E402
+
+HP = {  # the pipeline's defaults (config.yaml); the e-commerce file uses the paper's settings
+    "synthetic": dict(dim=50, window=3, negatives=5, ns_exponent=0.75, subsample=1e-5),
+    "ecommerce": dict(dim=50, window=3, negatives=5, ns_exponent=1.0, subsample=1e-3),
+}
+
+
+def maxrss_mb() -> float:
+    """Peak resident memory of this process (VmHWM).  Not ru_maxrss: Linux keeps that
+    across fork + exec, so a worker would report the driver's peak if it was higher."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# ----------------------------------------------------------------------------- workers
+
+def w_ours(a):
+    from track2vec.train import TrainParams, train
+    d = data.load_prepared(Path(a["prepared"]))
+    p = TrainParams(epochs=a["epochs"], **a["hp"])
+    t = time.perf_counter()
+    r = train(d["offsets"], d["values"], d["counts"], p, threads=a["threads"])
+    secs = time.perf_counter() - t
+    np.save(a["emb"], r.embeddings)
+    return {"seconds": secs, "positive_pairs": sum(h["positive_pairs"] for h in r.history)}
+
+
+def w_gensim(a):
+    from gensim.models import Word2Vec
+    d = data.load_prepared(Path(a["prepared"]))
+    off, val, V = d["offsets"], d["values"], len(d["counts"])
+    toks = np.array([str(i) for i in range(V)], dtype=object)
+    sents = [toks[val[x:y]].tolist() for x, y in zip(off[:-1], off[1:])]
+    hp = a["hp"]
+    t = time.perf_counter()
+    m = Word2Vec(sentences=sents, sg=1, vector_size=hp["dim"], window=hp["window"], negative=hp["negatives"],
+                 ns_exponent=hp["ns_exponent"], sample=hp["subsample"], epochs=a["epochs"], workers=a["threads"],
+                 min_count=1, alpha=0.025, min_alpha=0.0001, seed=1)
+    secs = time.perf_counter() - t
+    emb = np.random.default_rng(0).uniform(-0.5 / hp["dim"], 0.5 / hp["dim"], (V, hp["dim"])).astype(np.float32)
+    emb[np.array([int(k) for k in m.wv.index_to_key])] = m.wv.vectors   # songs never in training keep a random vector
+    np.save(a["emb"], emb)
+    return {"seconds": secs}
+
+
+def w_seed(a):
+    from seed_code import seed_train
+    d = data.load_prepared(Path(a["prepared"]))
+    hp = a["hp"]
+    emb, pairs, secs = seed_train(d["offsets"], d["values"], d["counts"], hp["dim"], hp["window"], hp["negatives"],
+                                  hp["ns_exponent"], hp["subsample"], a["steps"])
+    np.save(a["emb"], emb)
+    return {"seconds": secs, "positive_pairs": pairs}
+
+
+def w_search(a):
+    from sklearn.neighbors import KDTree
+    from track2vec.evaluate import nearest_neighbours
+    emb = np.load(a["emb"])
+    q = np.load(a["queries"])
+    out = {}
+    for rep in range(a["repeats"]):
+        t = time.perf_counter()
+        ours, _ = nearest_neighbours(emb, q, k=10, metric="euclidean")
+        out.setdefault("ours", []).append(time.perf_counter() - t)
+        t = time.perf_counter()
+        kdt = KDTree(emb, leaf_size=10, metric="euclidean")
+        _, ind = kdt.query(emb[q], k=11)
+        out.setdefault("kdtree", []).append(time.perf_counter() - t)
+    # the seed's predict_batch: the query itself comes back first (distance 0); drop it
+    kd = np.array([[j for j in row if j != qi][:10] for row, qi in zip(ind, q)])
+    same_rows = (kd == ours).all(axis=1)
+    same_sets = np.array([set(x) == set(y) for x, y in zip(kd, ours)])
+    return {"ours": min(out["ours"]), "kdtree": min(out["kdtree"]), "identical_rows": float(same_rows.mean()),
+            "identical_sets": float(same_sets.mean()), "n_queries": int(len(q))}
+
+
+def w_seedpre(a):
+    from seed_code import seed_preprocess
+    return seed_preprocess(a["source"])
+
+
+def w_step(a):
+    """One of our pipeline steps, files in / files out, as Snakemake runs it."""
+    from track2vec import pipeline
+    tmp = Path(a["tmp"])
+    t = time.perf_counter()
+    if a["step"] == "load":
+        pipeline.load_step(a["source"], str(tmp / "playlists.parquet"))
+    elif a["step"] == "vocab":
+        pipeline.vocab_step(str(tmp / "playlists.parquet"), 2, str(tmp / "vocab.parquet"), str(tmp / "corpus.parquet"))
+    elif a["step"] == "split":
+        pipeline.split_step(str(tmp / "corpus.parquet"), 10_000, 10_000, 4, str(tmp / "train.parquet"),
+                            str(tmp / "val.parquet"), str(tmp / "test.parquet"))
+    elif a["step"] == "evaluate":
+        pipeline.evaluate_step(a["emb"], str(tmp / "vocab.parquet"), str(tmp / "val.parquet"), 10, "cosine", "miss",
+                               str(tmp / "metrics.json"))
+    return {"seconds": time.perf_counter() - t}
+
+
+WORKERS = {"ours": w_ours, "gensim": w_gensim, "seed": w_seed, "search": w_search, "seedpre": w_seedpre, "step": w_step}
+
+
+def worker_main(kind: str, arg_path: str) -> None:
+    import warnings
+    warnings.simplefilter("ignore")
+    a = json.loads(Path(arg_path).read_text())
+    res = WORKERS[kind](a)
+    res["peak_mb"] = maxrss_mb()
+    Path(a["result"]).write_text(json.dumps(res))
+
+
+def spawn(kind: str, work: Path, **args) -> dict:
+    args["result"] = str(work / f"{kind}_result.json")
+    ap = work / f"{kind}_args.json"
+    ap.write_text(json.dumps(args))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, "_worker", kind, str(ap)], env=env,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{kind} failed:\n{proc.stdout[-3000:]}")
+    res = json.loads(Path(args["result"]).read_text())
+    res["process_seconds"] = time.perf_counter() - t
+    return res
+
+
+# ----------------------------------------------------------------------------- driver
+
+def scores(emb_path: str, d: dict) -> dict:
+    from track2vec.evaluate import hr_ndcg, nearest_neighbours
+    emb = np.load(emb_path)
+    idx, _ = nearest_neighbours(emb, d["val_query"], k=10)
+    m = hr_ndcg(idx, d["val_query"], d["val_target"])
+    return {"hr_at_10": m["hr_at_k"], "ndcg_at_10": m["ndcg_at_k"]}
+
+
+def bench_dataset(name: str, source: Path, kind: str, args, tmp: Path, log) -> dict:
+    cache = Path(args.out) / "cache"
+    hp = HP[kind]
+    out: dict = {"name": name, "source": str(source), "hp": hp, "epochs": args.epochs}
+    # --- preprocessing: our pipeline steps (each a subprocess, with parquet I/O) vs the seed's code
+    steps_dir = tmp / f"steps_{name}"
+    steps_dir.mkdir()
+    pre = {}
+    for step in ("load", "vocab", "split"):
+        pre[step] = spawn("step", tmp, step=step, source=str(source), tmp=str(steps_dir))
+        log(f"  ours {step}: {pre[step]['seconds']:.2f} s, peak {pre[step]['peak_mb']:.0f} MB")
+    seedpre = spawn("seedpre", tmp, source=str(source))
+    log(f"  seed preprocessing: {seedpre}")
+    out["preprocessing"] = {"ours": pre, "seed": seedpre}
+    prepared = data.prepared(cache, name, source)
+    d = data.load_prepared(prepared)
+    out["data"] = {"train_sequences": int(len(d["offsets"]) - 1), "train_tokens": int(len(d["values"])),
+                   "vocabulary": int(len(d["counts"])), "val_pairs": int(len(d["val_query"]))}
+    log(f"  data: {out['data']}")
+    # --- training, gensim and ours alternating
+    train: dict = {"ours": [], "gensim": []}
+    for rep in range(args.repeats):
+        for who in ("gensim", "ours"):
+            emb = str(tmp / f"{name}_{who}_{rep}.npy")
+            r = spawn(who, tmp, prepared=str(prepared), hp=hp, epochs=args.epochs, threads=args.threads, emb=emb)
+            r.update(scores(emb, d))
+            r["emb"] = emb
+            train[who].append(r)
+            log(f"  {who} run {rep + 1}: {r['seconds']:.1f} s, peak {r['peak_mb']:.0f} MB, HR@10 {r['hr_at_10']:.4f}")
+    for r in train["gensim"]:   # gensim trains the same pairs as ours (same reduced windows, same subsampling rule)
+        r["positive_pairs"] = train["ours"][0]["positive_pairs"]
+    if args.seed_steps:
+        emb = str(tmp / f"{name}_seed.npy")
+        r = spawn("seed", tmp, prepared=str(prepared), hp=hp, steps=args.seed_steps, emb=emb)
+        r.update(scores(emb, d))
+        train["seed"] = [r]
+        log(f"  seed: {r['seconds']:.1f} s for {args.seed_steps} steps, HR@10 {r['hr_at_10']:.4f}")
+    out["train"] = train
+    # --- the evaluate step's memory (our pipeline step on our embeddings)
+    ev = spawn("step", tmp, step="evaluate", tmp=str(steps_dir), emb=train["ours"][0]["emb"])
+    out["evaluate_step"] = ev
+    # --- search: 10,000 top-10 queries (validation queries, repeated to 10,000 if fewer)
+    q = d["val_query"]
+    q = np.resize(q, 10_000) if len(q) < 10_000 else q[:10_000]
+    qp = tmp / f"{name}_queries.npy"
+    np.save(qp, q)
+    s = spawn("search", tmp, emb=train["ours"][0]["emb"], queries=str(qp), repeats=1)
+    log(f"  search: {s}")
+    out["search"] = s
+    return out
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}" if b else "-"
+
+
+def report(results: list[dict], args, path: Path) -> str:
+    lines = ["# Benchmark: track2vec vs gensim vs the seed notebook", "",
+             f"Command: `{' '.join(['.venv/bin/python', 'bench/run.py'] + sys.argv[1:])}`; "
+             f"{os.cpu_count()} cores (shared), threads/workers = {args.threads}, {args.epochs} epochs, "
+             f"{args.repeats} alternating run(s) each of gensim and track2vec; seed: {args.seed_steps} Keras steps "
+             "of 50 playlists. Times are wall seconds of the call (ours includes TensorFlow start-up); "
+             "peak = the subprocess's VmHWM (peak resident memory).", ""]
+    lines += ["## Training (validation HR@10 / NDCG@10: exact cosine neighbours, same split)", "",
+              "| data | trainer | seconds | positive pairs/s | peak MB | HR@10 | NDCG@10 | time ratio ours/gensim | HR@10 ours - gensim |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        g = r["train"]["gensim"]
+        for who, runs in r["train"].items():
+            for i, x in enumerate(runs):
+                o = r["train"]["ours"][i] if who == "ours" else None
+                rat = ratio(o["seconds"], g[i]["seconds"]) if o else ""
+                dh = f"{o['hr_at_10'] - g[i]['hr_at_10']:+.4f}" if o else ""
+                pps = x.get("positive_pairs", 0) / x["seconds"]
+                lines.append(f"| {r['name']} | {who}{'' if len(runs) == 1 else f' #{i + 1}'} | {x['seconds']:.1f} | "
+                             f"{pps:,.0f} | {x['peak_mb']:.0f} | {x['hr_at_10']:.4f} | {x['ndcg_at_10']:.4f} | {rat} | {dh} |")
+    lines += ["", "## Search: 10,000 top-10 queries, full vocabulary (Euclidean, as the seed)", "",
+              "| data | vocabulary | seed KDTree(leaf_size=10) s | track2vec s | speed-up | identical neighbour lists | identical sets |",
+              "|---|---|---|---|---|---|---|"]
+    for r in results:
+        s = r["search"]
+        lines.append(f"| {r['name']} | {r['data']['vocabulary']:,} | {s['kdtree']:.2f} | {s['ours']:.2f} | "
+                     f"{s['kdtree'] / s['ours']:.1f}x | {s['identical_rows']:.4f} | {s['identical_sets']:.4f} |")
+    lines += ["", "## Preprocessing (ours: the pipeline steps, parquet in/out; seed: the notebook's Python)", "",
+              "| data | step | seed s | track2vec s | speed-up | track2vec peak MB |", "|---|---|---|---|---|---|"]
+    for r in results:
+        p = r["preprocessing"]
+        for step in ("load", "vocab", "split"):
+            lines.append(f"| {r['name']} | {step} | {p['seed'][step]:.2f} | {p['ours'][step]['seconds']:.2f} | "
+                         f"{p['seed'][step] / p['ours'][step]['seconds']:.1f}x | {p['ours'][step]['peak_mb']:.0f} |")
+        tot_s = sum(p["seed"][s] for s in ("load", "vocab", "split"))
+        tot_o = sum(p["ours"][s]["seconds"] for s in ("load", "vocab", "split"))
+        lines.append(f"| {r['name']} | **all three** | {tot_s:.2f} | {tot_o:.2f} | {tot_s / tot_o:.1f}x | "
+                     f"(seed's peak {p['seed']['peak_mb']:.0f}) |")
+    lines += ["", "## Peak memory of each pipeline step (MB)", "",
+              "| data | load | vocab | split | train | evaluate |", "|---|---|---|---|---|---|"]
+    for r in results:
+        p = r["preprocessing"]["ours"]
+        lines.append(f"| {r['name']} | {p['load']['peak_mb']:.0f} | {p['vocab']['peak_mb']:.0f} | {p['split']['peak_mb']:.0f} | "
+                     f"{max(x['peak_mb'] for x in r['train']['ours']):.0f} | {r['evaluate_step']['peak_mb']:.0f} |")
+    lines += ["", "Data: " + "; ".join(f"{r['name']}: {r['data']}" for r in results), ""]
+    text = "\n".join(lines)
+    path.write_text(text)
+    return text
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="results/bench")
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=2, help="alternating gensim/track2vec runs per dataset")
+    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="gensim workers = our threads (default: cores)")
+    ap.add_argument("--seed-steps", type=int, default=400, help="Keras steps for the seed's model (0: skip)")
+    ap.add_argument("--large", action="store_true", help="also the 1,000,000-playlist built-in set (slow)")
+    ap.add_argument("--only", default=None, help="comma-separated subset of: synthetic_100k, ecommerce, synthetic_1m")
+    args = ap.parse_args()
+    out = Path(args.out)
+    cache = out / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    sets = [("synthetic_100k", lambda: data.synthetic_file(cache, 100_000), "synthetic")]
+    if data.ecommerce_path():
+        sets.append(("ecommerce", data.ecommerce_path, "ecommerce"))
+    else:
+        print("ecommerce_sessions.npy not found: skipped")
+    if args.large:
+        sets.append(("synthetic_1m", lambda: data.synthetic_file(cache, 1_000_000), "synthetic"))
+    if args.only:
+        keep = set(args.only.split(","))
+        sets = [s for s in sets if s[0] in keep]
+    results = []
+    t0 = time.perf_counter()
+    log = lambda line: print(f"[{time.perf_counter() - t0:7.1f}s] {line}", flush=True)  # noqa: E731
+    with tempfile.TemporaryDirectory(prefix="t2v_bench_") as tmpd:
+        for name, src, kind in sets:
+            log(f"{name}")
+            sub = Path(tmpd) / name
+            sub.mkdir()
+            results.append(bench_dataset(name, Path(src()), kind, args, sub, log))
+            (out / "report.json").write_text(json.dumps(results, indent=1, default=str))
+            text = report(results, args, out / "report.md")
+    print(text)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "_worker":
+        worker_main(sys.argv[2], sys.argv[3])
+    else:
+        main()
