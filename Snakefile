@@ -20,7 +20,7 @@ include: "rules/common.smk"
 
 
 wildcard_constraints:
-    entry="[A-Za-z0-9][A-Za-z0-9_.-]*",
+    entry=r"[A-Za-z0-9][A-Za-z0-9_.-]*(\+r[0-9]+)?",
 
 
 include: "rules/data.smk"

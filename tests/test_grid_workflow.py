@@ -1,0 +1,60 @@
+"""Replicates, random search, baselines and best.embeddings_only through the workflow (tiny data)."""
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from conftest import ROOT, snakemake
+
+
+@pytest.fixture(scope="module")
+def grid_run(tmp_path_factory):
+    wd = tmp_path_factory.mktemp("grid")
+    cfg = yaml.safe_load((ROOT / "tests" / "tiny.yaml").read_text())
+    cfg.update(
+        results="results/grid",
+        replicates=2,
+        cold_start=[0, 1],
+        best={"metric": "hr_at_k", "embeddings_only": True},
+        search={"enabled": True, "trials": 2, "seed": 3, "ranges": {"window": [1, 4], "ns_exponent": [-0.5, 0.75]}},
+        grid={"cooccurrence": {"method": "cooccurrence", "window": 2}, "base": {"epochs": 3}},
+        radio={"seeds": []},
+    )
+    cfg["defaults"]["epochs"] = 3
+    path = wd / "grid.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    snakemake(wd, "--configfile", str(path))
+    return wd / "results" / "grid"
+
+
+def test_replicates_give_intervals(grid_run):
+    grid = pd.read_csv(grid_run / "grid.tsv", sep="\t").set_index("entry")
+    for col in ("replicates", "hr_ci_low", "hr_ci_high", "ndcg_ci_low", "ndcg_ci_high"):
+        assert col in grid.columns
+    base = grid.loc["base"]
+    assert base["replicates"] == 2 and base["hr_ci_low"] <= base["hr_at_k"] <= base["hr_ci_high"]
+    runs = [json.loads((grid_run / "metrics" / f"{r}.json").read_text())["hr_at_k"] for r in ("base", "base+r2")]
+    assert base["hr_at_k"] == pytest.approx(sum(runs) / 2, abs=1e-6)
+    # the second replicate trained with the next seed: a different embedding
+    import numpy as np
+
+    assert not np.array_equal(np.load(grid_run / "embeddings" / "base.npy"), np.load(grid_run / "embeddings" / "base+r2.npy"))
+    # a baseline is deterministic: one run
+    assert grid.loc["cooccurrence", "replicates"] == 1
+
+
+def test_search_trials_and_best_only_among_embeddings(grid_run):
+    search = pd.read_csv(grid_run / "search.tsv", sep="\t")
+    assert sorted(search["entry"]) == ["search_01", "search_02"]
+    assert (search["ndcg_at_k"].diff().dropna() <= 0).all()  # best first
+    grid = pd.read_csv(grid_run / "grid.tsv", sep="\t")
+    assert list(grid["entry"]) == ["cooccurrence", "base", search["entry"].iloc[0], "oracle"]
+    best = json.loads((grid_run / "best.json").read_text())
+    sgns = grid[grid["method"] == "sgns"]
+    assert best["method"] == "sgns" and best["entry"] == sgns.loc[sgns["hr_at_k"].idxmax(), "entry"]
+    score = json.loads((grid_run / "test_score.json").read_text())
+    assert score["entry"] == best["entry"] and score["replicates"] == 2
+    assert score["hr_ci"][0] <= score["hr_at_k"] <= score["hr_ci"][1]
+    assert set(score["cold_start"]) == {"0", "1"}
+    assert 0 < score["oracle"]["hr_at_k"] <= 1 and score["share_of_oracle"] == pytest.approx(score["hr_at_k"] / score["oracle"]["hr_at_k"])
