@@ -39,6 +39,7 @@ def _alternatives(names):
     return "|".join(re.escape(n) for n in names) if names else "(?!)"
 
 
+RUN_PATTERN = _alternatives(RUNS)
 SGNS_RUN_PATTERN = _alternatives(SGNS_RUNS)
 BASELINE_PATTERN = _alternatives(BASELINES)
 

@@ -8,6 +8,8 @@ rule evaluate:
         pairs=res("split/val.parquet"),
     output:
         res("metrics/{entry}.json"),
+    wildcard_constraints:
+        entry=RUN_PATTERN,
     params:
         k=config["evaluate"]["k"],
         metric=config["evaluate"]["metric"],
