@@ -210,3 +210,29 @@ def test_real_read_only_or_full_results_folder(tmp_path, kind):
         assert not [p for p in mnt.rglob("*") if p.is_file()]
     finally:
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+def test_metadata_missing_columns_is_an_error(tmp_path):
+    from track2vec.recommend import read_metadata
+
+    p = tmp_path / "m.csv"
+    p.write_text("id,name\ntrack_1,A\n")
+    with pytest.raises(DataError, match="has no column track_id, title"):
+        read_metadata(p)
+
+
+def test_metadata_bad_rows_are_reported_and_skipped(tmp_path):
+    from track2vec.recommend import read_metadata
+
+    p = tmp_path / "m.csv"
+    p.write_text(
+        "track_id,title,name,preview\n"
+        "track_1,Café,Ana,http://x/1.mp3\n"
+        "track_2,Too,many,fields,here,oops\n"
+        ",No id,Bob,\n"
+        "track_3,Fine,Cy,\n"
+    )
+    with pytest.warns(UserWarning, match="skipped 2 bad row"):
+        df = read_metadata(p)
+    assert list(df["track_id"]) == ["track_1", "track_3"]
+    assert df.loc[0, "title"] == "Café" and df.loc[1, "preview"] == ""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -42,7 +43,9 @@ def read_metadata(path: str | os.PathLike) -> pd.DataFrame:
     """Read a TracksArtists.csv-like file: ``track_id``, ``title``, optionally ``name`` (artist) and ``preview``.
 
     Empty cells stay empty strings (``keep_default_na=False``): a title such as
-    "NA" or "null" is a title. A track listed twice keeps its first row.
+    "NA" or "null" is a title. A track listed twice keeps its first row. Bad rows
+    (a wrong number of fields, or no ``track_id``) are skipped and reported in one
+    ``UserWarning`` (with their line numbers), not fatal.
 
     Parameters
     ----------
@@ -63,16 +66,31 @@ def read_metadata(path: str | os.PathLike) -> pd.DataFrame:
     fix = "point --metadata (or the config key 'metadata') at a csv with columns track_id, title[, name, preview]"
     if not path.exists():
         raise DataError(path, "metadata file not found", fix)
+    bad_lines: list[str] = []
+    opts = dict(dtype=str, keep_default_na=False, encoding="utf-8", encoding_errors="replace")
     try:
         if path.suffix == ".parquet":
             df = pd.read_parquet(path).astype(str)
         else:
-            df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+            try:
+                df = pd.read_csv(path, **opts)
+            except pd.errors.ParserError:  # rows with a wrong number of fields: skip and report them
+                df = pd.read_csv(path, engine="python", on_bad_lines=lambda fields: bad_lines.append(",".join(fields)), **opts)
     except Exception as exc:  # noqa: BLE001 - any reader failure is reported the same way
         raise DataError(path, f"cannot be read as a metadata table ({exc})", fix) from exc
     missing = [c for c in ("track_id", "title") if c not in df.columns]
     if missing:
         raise DataError(path, f"has no column {', '.join(missing)} (columns: {', '.join(map(str, df.columns))})", fix)
+    no_id = df["track_id"].astype(str).str.strip() == ""
+    if no_id.any():
+        bad_lines += [f"row {i + 2} has no track_id" for i in np.flatnonzero(no_id.to_numpy())]
+        df = df[~no_id]
+    if bad_lines:
+        warnings.warn(
+            f"{path}: skipped {len(bad_lines)} bad row(s) (e.g. {'; '.join(bad_lines[:3])}); fix them to see those songs' titles",
+            UserWarning,
+            stacklevel=2,
+        )
     for col in ("name", "preview"):
         if col not in df.columns:
             df[col] = ""
