@@ -31,7 +31,17 @@ def _vocab_catalog(model: Mapping[str, np.ndarray], track_ids) -> np.ndarray:
     return cat
 
 
-def oracle_rankings(model: Mapping[str, np.ndarray], track_ids, queries: np.ndarray, k: int = 10, block: int = 256) -> np.ndarray:
+def _top_lists(groups: np.ndarray, w: np.ndarray, n_groups: int, depth: int) -> np.ndarray:
+    """For each group, its ``depth`` vocabulary songs of highest weight (ties: lower index), -1 padded."""
+    order = np.lexsort((np.arange(len(w)), -w, groups))
+    g_sorted = groups[order]
+    starts = np.searchsorted(g_sorted, np.arange(n_groups))
+    ends = np.searchsorted(g_sorted, np.arange(n_groups), side="right")
+    pos = starts[:, None] + np.arange(depth)
+    return np.where(pos < ends[:, None], order[np.minimum(pos, len(order) - 1)], -1)
+
+
+def oracle_rankings(model: Mapping[str, np.ndarray], track_ids, queries: np.ndarray, k: int = 10, block: int = 4096) -> np.ndarray:
     """The ``k`` most probable next songs of each query under the generator.
 
     Parameters
@@ -48,11 +58,21 @@ def oracle_rankings(model: Mapping[str, np.ndarray], track_ids, queries: np.ndar
     -------
     numpy.ndarray of int64, shape (n, k)
         Vocabulary indices, most probable first; ties go to the lower index.
+
+    Notes
+    -----
+    The kernel gives song j the probability ``w_j * c`` plus, for the album successor,
+    ``p_seq``, where the factor ``c`` depends only on whether j shares the query's artist,
+    only its genre, or neither. Within each of those classes songs rank by ``w_j``, so
+    the top k lie among the successor and the ``k + 2`` heaviest songs of the query's
+    artist, of its genre and overall: only those candidates are scored.
     """
     cat = _vocab_catalog(model, track_ids)
     V = len(cat)
+    if not 1 <= k < V:
+        raise ValueError(f"k must be between 1 and {V - 1}, got {k}")
     w = np.asarray(model["track_weight"], dtype=np.float64)
-    track_artist = np.asarray(model["track_artist"])
+    track_artist = np.asarray(model["track_artist"]).astype(np.int64)
     artist_start = np.asarray(model["artist_start"])
     artist_genre = np.asarray(model["artist_genre"]).astype(np.int64)
     genre_start = np.asarray(model["genre_start"])
@@ -60,13 +80,17 @@ def oracle_rankings(model: Mapping[str, np.ndarray], track_ids, queries: np.ndar
     w_v = w[cat]
     art_v = track_artist[cat]
     gen_v = artist_genre[art_v]
-    # catalog index -> vocabulary index (or -1)
-    inv = np.full(len(w), -1, dtype=np.int64)
+    depth = k + 2
+    top_all = _top_lists(np.zeros(V, dtype=np.int64), w_v, 1, depth)[0]
+    top_gen = _top_lists(gen_v, w_v, len(genre_start) - 1, depth)
+    top_art = _top_lists(art_v, w_v, len(artist_start) - 1, depth)
+    inv = np.full(len(w), -1, dtype=np.int64)  # catalog index -> vocabulary index
     inv[cat] = np.arange(V)
     queries = np.asarray(queries, dtype=np.int64)
     out = np.empty((len(queries), k), dtype=np.int64)
     for start in range(0, len(queries), block):
         qv = queries[start : start + block]
+        n = len(qv)
         c = cat[qv]
         a = track_artist[c]
         g = artist_genre[a]
@@ -77,25 +101,21 @@ def oracle_rankings(model: Mapping[str, np.ndarray], track_ids, queries: np.ndar
         coef_rnd = mix[:, 3] / (1.0 - wc)
         coef_gen = np.where(mix[:, 2] > 0, mix[:, 2] / np.maximum(g_mass - wc, 1e-300), 0.0)
         coef_art = np.where(mix[:, 1] > 0, mix[:, 1] / np.maximum(a_mass - wc, 1e-300), 0.0)
-        s = w_v[None, :] * (
-            coef_rnd[:, None]
-            + (gen_v[None, :] == g[:, None]) * coef_gen[:, None]
-            + (art_v[None, :] == a[:, None]) * coef_art[:, None]
-        )
-        rows = np.arange(len(qv))
         succ = inv[successor[c]]
-        has = succ >= 0
-        s[rows[has], succ[has]] += mix[has, 0]
-        s[rows, qv] = -np.inf
-        part = np.argpartition(-s, min(k, V - 1) - 1, axis=1)[:, :k] if k < V else np.tile(np.arange(V), (len(qv), 1))
-        vals = np.take_along_axis(s, part, axis=1)
-        order = np.lexsort((part, -vals), axis=1)
-        # a tie at the k-th place may continue outside the partition: settle ties by index exactly
-        kth = np.take_along_axis(vals, order[:, -1:], axis=1)[:, 0]
-        for i in np.flatnonzero((s == kth[:, None]).sum(axis=1) > (vals == kth[:, None]).sum(axis=1)):
-            o = np.lexsort((np.arange(V), -s[i]))[:k]
-            part[i], order[i] = o, np.arange(k)
-        out[start : start + len(qv)] = np.take_along_axis(part, order, axis=1)[:, :k]
+        cand = np.concatenate([np.broadcast_to(top_all, (n, depth)), top_gen[g], top_art[a], succ[:, None]], axis=1)
+        valid = (cand >= 0) & (cand != qv[:, None])
+        cj = np.where(valid, cand, 0)
+        s = w_v[cj] * (coef_rnd[:, None] + (gen_v[cj] == g[:, None]) * coef_gen[:, None] + (art_v[cj] == a[:, None]) * coef_art[:, None])
+        s = s + (cj == succ[:, None]) * (succ >= 0)[:, None] * mix[:, :1]
+        # a song can be a candidate twice: keep one copy
+        order = np.argsort(cand, axis=1, kind="stable")
+        sorted_c = np.take_along_axis(cand, order, axis=1)
+        dup = np.zeros_like(valid)
+        dup_sorted = np.concatenate([np.zeros((n, 1), dtype=bool), sorted_c[:, 1:] == sorted_c[:, :-1]], axis=1)
+        np.put_along_axis(dup, order, dup_sorted, axis=1)
+        s = np.where(valid & ~dup, s, -np.inf)
+        rank = np.lexsort((cand, -s), axis=1)[:, :k]
+        out[start : start + n] = np.take_along_axis(cand, rank, axis=1)
     return out
 
 
