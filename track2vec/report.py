@@ -139,7 +139,7 @@ def scores_figure(grid: pd.DataFrame, path, best: str | None = None) -> None:
     _save(fig, path)
 
 
-def loss_figure(logs: Mapping[str, pd.DataFrame], path) -> None:
+def loss_figure(logs: Mapping[str, pd.DataFrame], path, tied: Sequence[str] = ()) -> None:
     """Training loss per epoch of every embedding run (replicates share their entry's colour).
 
     Parameters
@@ -149,7 +149,12 @@ def loss_figure(logs: Mapping[str, pd.DataFrame], path) -> None:
         ``loss``). Baselines (a log without ``loss``) are left out.
     path : str or os.PathLike
         PNG file to write.
+    tied : sequence of str
+        Entries with ``tied: true`` (the seed's loss, not comparable with word2vec's):
+        marked in the legend.
     """
+    from matplotlib.ticker import MaxNLocator
+
     from .grid import split_run
 
     plt = _pyplot()
@@ -164,11 +169,12 @@ def loss_figure(logs: Mapping[str, pd.DataFrame], path) -> None:
         colour = f"C{entries.index(name) % 10}"
         ax.plot(log["epoch"], log["loss"], marker="o", markersize=3, color=colour,
                 linewidth=1.5 if rep == 1 else 0.8, alpha=1.0 if rep == 1 else 0.6,
-                label=name if rep == 1 else None)
+                label=(f"{name} (tied)" if name in tied else name) if rep == 1 else None)
     if not entries:
         ax.text(0.5, 0.5, "no embedding entries in the grid", ha="center", va="center", transform=ax.transAxes)
     else:
         ax.legend(fontsize=7, ncol=2 if len(entries) > 6 else 1, loc="upper right")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean loss per positive pair")
     ax.set_title("training loss (thin lines: further replicates)")
@@ -570,7 +576,9 @@ def report_step(
     say("grid: %d entries, best %s", len(g), b.get("entry"))
     hyperparameter_figure(g, defaults, out["hyperparameters"], metric=best_metric)
     say("hyperparameter panels: %s", ", ".join(varying_hyperparameters(g)) or "none vary")
-    loss_figure({run: pd.read_csv(p, sep="\t") for run, p in train_logs.items()}, out["loss"])
+    tied = [e for e, t, m in zip(g["entry"], g.get("tied", pd.Series([None] * len(g))), g["method"])
+            if m == "sgns" and str(t).lower() == "true"]
+    loss_figure({run: pd.read_csv(p, sep="\t") for run, p in train_logs.items()}, out["loss"], tied=tied)
     test_figure(score, out["test"])
     test_table_html(score, out["test_table"])
     say("test score of %s: HR@%s %.4f", score["entry"], score["k"], score["hr_at_k"])
