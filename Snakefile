@@ -5,8 +5,8 @@
 #   snakemake --cores 2 --configfile tests/tiny.yaml      # the tiny preset (< 2 minutes)
 #
 # The DAG: synthetic (if playlists: synthetic) -> load -> vocab -> split -> train (one job
-# per grid entry) -> evaluate -> aggregate -> best -> test, radio (one job per seed song).
-# See README.md.
+# per grid entry) -> evaluate -> aggregate -> best -> test, radio (one job per seed song),
+# report (its figures; then `snakemake --report results/report.html`). See README.md.
 
 from snakemake.utils import min_version
 
@@ -14,6 +14,9 @@ min_version("9.0")
 
 
 configfile: "config.yaml"
+
+
+report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
@@ -30,6 +33,7 @@ include: "rules/train.smk"
 include: "rules/evaluate.smk"
 include: "rules/aggregate.smk"
 include: "rules/radio.smk"
+include: "rules/report.smk"
 
 
 rule all:

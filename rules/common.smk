@@ -153,9 +153,37 @@ def radio_outputs():
     return [res(f"radio/{slug}.{ext}") for slug in RADIO_SEEDS for ext in ("m3u8", "json", "html")]
 
 
+#: the report's files under results/report/, by output name (rules/report.smk)
+REPORT_FILES = {
+    "grid": "grid.html",
+    "scores": "scores.png",
+    "hyperparameters": "hyperparameters.png",
+    "loss": "loss.png",
+    "test": "test_score.png",
+    "test_table": "test_score.html",
+    "map": "embedding_map.png",
+}
+
+
+def report_outputs():
+    """The figures and tables of the Snakemake report (rule report)."""
+    return [res(f"report/{name}") for name in REPORT_FILES.values()]
+
+
+def sgns_embeddings(wildcards):
+    """The embeddings of the first run of every sgns entry, in grid order (the report maps
+    the best of them)."""
+    return [res(f"embeddings/{name}.npy") for name, hp in ENTRIES.items() if hp["method"] == "sgns"]
+
+
+def generator_file(wildcards):
+    """The built-in dataset's generator (genres of the songs); none on a user's file."""
+    return [res("data/synthetic_model.npz")] if SYNTHETIC else []
+
+
 def final_outputs():
     search = [res("search.tsv")] if TRIALS else []
-    return [res("grid.tsv"), res("best.json"), res("test_score.json"), *search, *radio_outputs()]
+    return [res("grid.tsv"), res("best.json"), res("test_score.json"), *search, *radio_outputs(), *report_outputs()]
 
 
 # ---------------------------------------------------------------------------
@@ -297,3 +325,14 @@ def small_mem_mb(wildcards, attempt):
 def small_runtime(wildcards, attempt):
     """Runtime of the aggregating rules (aggregate, best), in minutes."""
     return _scaled(5, 0, 0, attempt)
+
+
+def report_mem_mb(wildcards, input, attempt):
+    """Memory of the report rule: matplotlib, the vocabulary and one embedding matrix (twice)."""
+    largest = max([_file_mb(f) for f in input.embeddings], default=0.0)
+    return _scaled(_BASE_MB + 300, 1, 2 * largest + 3 * _file_mb(input.vocab), attempt)
+
+
+def report_runtime(wildcards, attempt):
+    """Runtime of the report rule (a few figures), in minutes."""
+    return _scaled(10, 0, 0, attempt)

@@ -11,7 +11,12 @@ rule radio:
     output:
         m3u8=res("radio/{slug}.m3u8"),
         json=res("radio/{slug}.json"),
-        html=res("radio/{slug}.html"),
+        html=report(
+            res("radio/{slug}.html"),
+            caption="../report/radio.rst",
+            category="5. Radio",
+            labels={"seed": "{slug}"},
+        ),
     wildcard_constraints:
         slug="[a-z0-9][a-z0-9-]*",
     params:

@@ -32,7 +32,10 @@ pytestmark = pytest.mark.slow
 
 SNAKEMAKE_LIMIT_S = 600
 ENTRIES = ("seed_reference", "paper_music2", "window_1")
-AFTER_EVAL = {("aggregate", None): 1, ("best", None): 1, ("test", None): 1}
+BASELINES = ("popularity", "cooccurrence")  # counted from the training split, scored by evaluate
+# after any evaluate job: the grid table, the best entry, its test score, the radios of the
+# two seeds of tests/tiny.yaml (from the best entry) and the report's figures
+AFTER_EVAL = {("aggregate", None): 1, ("best", None): 1, ("test", None): 1, ("radio", None): 2, ("report", None): 1}
 
 
 def _copy_workflow(dest: Path) -> Path:
@@ -103,6 +106,10 @@ def _all(rule: str) -> dict:
     return {(rule, e): 1 for e in ENTRIES}
 
 
+def _baselines(rule: str) -> dict:
+    return {(rule, e): 1 for e in BASELINES}
+
+
 @pytest.fixture(scope="module")
 def complete(tmp_path_factory) -> Path:
     """A workflow copy after one complete run of the tiny preset."""
@@ -137,7 +144,8 @@ def test_c_new_grid_entry_runs_only_its_jobs(complete):
 def test_d_min_count_reruns_everything_from_vocab_on(complete):
     cfg = _config(complete, "d_min_count", lambda c: c.update(min_count=3))
     assert planned(complete, cfg) == {
-        ("vocab", None): 1, ("split", None): 1, **_all("train"), **_all("evaluate"), **AFTER_EVAL,
+        ("vocab", None): 1, ("split", None): 1, ("oracle", None): 1, **_all("train"), **_baselines("baseline"),
+        **_all("evaluate"), **_baselines("evaluate"), **AFTER_EVAL,
     }
 
 
@@ -148,13 +156,13 @@ def test_e_edited_evaluate_script_reruns_evaluate_and_what_follows(own_copy):
     original = script.read_text()
     script.write_text(original.replace('"""Rule evaluate:', '"""Rule evaluate (edited):'))
     reasons = set()
-    assert planned(wf, reasons=reasons) == {**_all("evaluate"), **AFTER_EVAL}
+    assert planned(wf, reasons=reasons) == {**_all("evaluate"), **_baselines("evaluate"), **AFTER_EVAL}
     assert {r for rule, r in reasons if rule == "evaluate"} == {"Code has changed since last execution"}
     # a cosmetic edit can be let through by leaving `code` out of the rerun triggers (README)
     assert planned(wf, "tiny.yaml", "--rerun-triggers", "mtime", "params", "input", "software-env") == {}
     # undoing the edit does not help: Snakemake compares the script's time, not its text
     script.write_text(original)
-    assert planned(wf) == {**_all("evaluate"), **AFTER_EVAL}
+    assert planned(wf) == {**_all("evaluate"), **_baselines("evaluate"), **AFTER_EVAL}
     assert (ROOT / "scripts" / "evaluate.py").read_text() == original
 
 

@@ -10,10 +10,13 @@ therefore exactly the float64 ranking, at the speed of a float32 GEMM.
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .progress import BlockProgress
 
 __all__ = [
     "nearest_neighbours",
@@ -128,6 +131,7 @@ def nearest_neighbours(
     exclude: np.ndarray | None = None,
     query_vectors: np.ndarray | None = None,
     block: int = 2048,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` exact nearest songs of each query song (the query itself excluded).
 
@@ -148,6 +152,9 @@ def nearest_neighbours(
         example the mean of the last songs); ``queries`` are still excluded.
     block : int
         Queries scored per matrix product (memory: block x V floats).
+    progress : callable, optional
+        Receives a progress line about every tenth of the blocks (nothing for a
+        single block), for example ``logger.info``.
 
     Returns
     -------
@@ -182,6 +189,7 @@ def nearest_neighbours(
     # rigorous bound on |float32 score - float64 score| (dot products of length dim,
     # plus rounding of the inputs to float32): (dim + 4) * eps * |q| * |e|, doubled for euclidean
     e_norm_max = float(np.sqrt(sq.max())) if V else 0.0
+    meter = BlockProgress(progress, n, block, label="nearest neighbours:")
     for start in range(0, n, block):
         stop = min(n, start + block)
         qb64 = q64[start:stop]
@@ -223,6 +231,7 @@ def nearest_neighbours(
             top[i], top_s[i] = o, full[o]
         out_idx[start:stop] = top
         out_score[start:stop] = top_s
+        meter.done(start // block, stop)
     if metric == "euclidean":
         q_sq = np.einsum("ij,ij->i", q64, q64)[:, None]
         out_score = np.sqrt(np.maximum(q_sq - out_score, 0.0))
@@ -235,6 +244,7 @@ def complete_playlists(
     k: int = 10,
     metric: str = "cosine",
     last: int = 1,
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Suggest ``k`` songs to continue each playlist: the nearest neighbours of its last song.
 
@@ -257,6 +267,8 @@ def complete_playlists(
         Search from the last song (1, the default and the evaluated protocol) or
         from the mean of the last ``last`` songs (for cosine, the mean of their
         unit vectors).
+    progress : callable, optional
+        Progress lines for large query sets (see :func:`nearest_neighbours`).
 
     Returns
     -------
@@ -291,7 +303,8 @@ def complete_playlists(
         query_vectors = np.empty((len(P), emb.shape[1]))
         for i, (row, n) in enumerate(zip(P, lengths)):
             query_vectors[i] = base[row[max(0, n - last) : n]].mean(axis=0)
-    return nearest_neighbours(emb, queries, k=k, metric=metric, exclude=exclude, query_vectors=query_vectors)
+    return nearest_neighbours(emb, queries, k=k, metric=metric, exclude=exclude, query_vectors=query_vectors,
+                              progress=progress)
 
 
 def hit_ranks(suggestions: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -352,7 +365,8 @@ def hr_ndcg(suggestions: np.ndarray, queries: np.ndarray, targets: np.ndarray, s
     }
 
 
-def evaluate_pairs(emb, pairs: pd.DataFrame, k: int = 10, metric: str = "cosine", same_song: str = "miss") -> dict:
+def evaluate_pairs(emb, pairs: pd.DataFrame, k: int = 10, metric: str = "cosine", same_song: str = "miss",
+                   progress: Callable[[str], None] | None = None) -> dict:
     """Score an embedding (or a baseline) on (query, target) pairs: suggestions for each
     query, then HR@k / NDCG@k.
 
@@ -363,6 +377,8 @@ def evaluate_pairs(emb, pairs: pd.DataFrame, k: int = 10, metric: str = "cosine"
         Columns ``query`` and ``target`` (vocabulary indices).
     k, metric, same_song
         See :func:`nearest_neighbours` and :func:`hr_ndcg`.
+    progress : callable, optional
+        Progress lines for large query sets (see :func:`nearest_neighbours`).
 
     Returns
     -------
@@ -372,7 +388,7 @@ def evaluate_pairs(emb, pairs: pd.DataFrame, k: int = 10, metric: str = "cosine"
     queries = pairs["query"].to_numpy(dtype=np.int64)
     targets = pairs["target"].to_numpy(dtype=np.int64)
     # each query is a one-song playlist to complete: the same code path as `track2vec suggest`
-    idx, _ = complete_playlists(emb, queries[:, None], k=k, metric=metric)
+    idx, _ = complete_playlists(emb, queries[:, None], k=k, metric=metric, progress=progress)
     out = hr_ndcg(idx, queries, targets, same_song=same_song)
     out["metric"] = metric
     return out

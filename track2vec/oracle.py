@@ -11,12 +11,13 @@ played).
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 
 from .evaluate import hr_ndcg
+from .progress import BlockProgress
 from .synthetic import _mixture, token_to_index
 
 __all__ = ["oracle_rankings", "oracle_scores"]
@@ -41,7 +42,8 @@ def _top_lists(groups: np.ndarray, w: np.ndarray, n_groups: int, depth: int) -> 
     return np.where(pos < ends[:, None], order[np.minimum(pos, len(order) - 1)], -1)
 
 
-def oracle_rankings(model: Mapping[str, np.ndarray], track_ids, queries: np.ndarray, k: int = 10, block: int = 4096) -> np.ndarray:
+def oracle_rankings(model: Mapping[str, np.ndarray], track_ids, queries: np.ndarray, k: int = 10, block: int = 4096,
+                    progress: Callable[[str], None] | None = None) -> np.ndarray:
     """The ``k`` most probable next songs of each query under the generator.
 
     Parameters
@@ -53,6 +55,10 @@ def oracle_rankings(model: Mapping[str, np.ndarray], track_ids, queries: np.ndar
     queries : numpy.ndarray of int
         Query songs (vocabulary indices).
     k : int
+    block : int
+        Queries ranked at a time (memory: block x V floats).
+    progress : callable, optional
+        Receives a progress line about every tenth of the blocks (nothing for one block).
 
     Returns
     -------
@@ -88,6 +94,7 @@ def oracle_rankings(model: Mapping[str, np.ndarray], track_ids, queries: np.ndar
     inv[cat] = np.arange(V)
     queries = np.asarray(queries, dtype=np.int64)
     out = np.empty((len(queries), k), dtype=np.int64)
+    meter = BlockProgress(progress, len(queries), block, label="oracle:")
     for start in range(0, len(queries), block):
         qv = queries[start : start + block]
         n = len(qv)
@@ -116,6 +123,7 @@ def oracle_rankings(model: Mapping[str, np.ndarray], track_ids, queries: np.ndar
         s = np.where(valid & ~dup, s, -np.inf)
         rank = np.lexsort((cand, -s), axis=1)[:, :k]
         out[start : start + n] = np.take_along_axis(cand, rank, axis=1)
+        meter.done(start // block, start + n)
     return out
 
 
@@ -124,9 +132,10 @@ def _range_sum(w: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     return cs[hi] - cs[lo]
 
 
-def oracle_scores(model: Mapping[str, np.ndarray], vocab: pd.DataFrame, pairs: pd.DataFrame, k: int = 10, same_song: str = "miss") -> dict:
+def oracle_scores(model: Mapping[str, np.ndarray], vocab: pd.DataFrame, pairs: pd.DataFrame, k: int = 10, same_song: str = "miss",
+                  progress: Callable[[str], None] | None = None) -> dict:
     """HR@k and NDCG@k of the oracle ranking on (query, target) pairs (as :func:`track2vec.evaluate.hr_ndcg`)."""
     q = pairs["query"].to_numpy(dtype=np.int64)
     t = pairs["target"].to_numpy(dtype=np.int64)
-    ranks = oracle_rankings(model, vocab["track_id"].astype(str).tolist(), q, k)
+    ranks = oracle_rankings(model, vocab["track_id"].astype(str).tolist(), q, k, progress=progress)
     return hr_ndcg(ranks, q, t, same_song=same_song)

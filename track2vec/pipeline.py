@@ -250,7 +250,8 @@ def evaluate_step(
     emb = load_model(embeddings, V)
     df = read_pairs(pairs)
     t0 = time.perf_counter()
-    scores = evaluate_pairs(emb, df, k=k, metric=metric, same_song=same_song)
+    logger.info("%s: scoring %d pairs against %d songs", entry or embeddings, len(df), V)
+    scores = evaluate_pairs(emb, df, k=k, metric=metric, same_song=same_song, progress=logger.info)
     # no timing in the file: same inputs -> byte-identical metrics (the benchmark file has the time)
     logger.info("scored %d pairs in %.2f s", len(df), time.perf_counter() - t0)
     if entry is not None:
@@ -408,7 +409,7 @@ def oracle_step(model: str, vocab: str, val: str, test: str, k: int, same_song: 
 
     gen = load_generator(model)
     vocab_df = read_vocab(vocab)
-    scores = {part: oracle_scores(gen, vocab_df, read_pairs(path), k=k, same_song=same_song) for part, path in (("val", val), ("test", test))}
+    scores = {part: oracle_scores(gen, vocab_df, read_pairs(path), k=k, same_song=same_song, progress=logger.info) for part, path in (("val", val), ("test", test))}
     write_json(out, scores)
     logger.info("oracle: validation HR@%d %.4f NDCG@%d %.4f; test HR@%d %.4f", k, scores["val"]["hr_at_k"], k, scores["val"]["ndcg_at_k"], k, scores["test"]["hr_at_k"])
     return scores
@@ -459,7 +460,8 @@ def test_step(
     per_run = []
     for r in runs:
         model = load_model(models[r], V)
-        s = evaluate_pairs(model, df, k=k, metric=metric, same_song=same_song)
+        logger.info("run %s: scoring %d test pairs against %d songs", r, len(df), V)
+        s = evaluate_pairs(model, df, k=k, metric=metric, same_song=same_song, progress=logger.info)
         s["cold_start"] = {str(f): (evaluate_pairs(model, sub, k=k, metric=metric, same_song=same_song) if len(sub) else {"n_pairs": 0}) for f, sub in subsets.items()}
         per_run.append(s)
     first = per_run[0]
