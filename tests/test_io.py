@@ -64,7 +64,7 @@ def test_long_table_missing_column(tmp_path):
         (np.empty(0, dtype=object), "empty"),
         ([["track_1", 3]], "int token"),
         (["track_1"], "playlist 0 is a str"),
-        ([["artist_1", "x"], []], None),
+        ([["item_1", "x"], []], None),
         ([["track_1"], [None]], "NoneType"),
     ],
 )
