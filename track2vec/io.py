@@ -20,7 +20,7 @@ from __future__ import annotations
 import gc
 import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -71,6 +71,9 @@ class Playlists:
     artists: pa.Array
     offsets: np.ndarray
     layout: str
+    #: optional (codes, dictionary) of ``tracks`` (codes index the dictionary; it may hold
+    #: values that are not in ``tracks``), known by a reader that hashed the tokens already
+    track_codes: tuple[np.ndarray, pa.Array] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_playlists(self) -> int:
@@ -171,12 +174,16 @@ def read_npy(path: str | os.PathLike) -> Playlists:
     np.cumsum(lengths, out=offsets[1:])
     if offsets[-1] == 0:
         raise DataError(path, "all playlists are empty", _FIX_FORMAT)
-    flat = np.fromiter(itertools.chain.from_iterable(data), dtype=object, count=int(offsets[-1]))
+    flat = list(itertools.chain.from_iterable(data))
     del data
-    codes, uniques = pd.factorize(flat)   # hashing; a None / NaN token gets code -1
-    bad_u = np.flatnonzero([not isinstance(u, str) for u in uniques])
-    if len(bad_u) or (codes < 0).any():
-        bad = int(np.flatnonzero((codes < 0) | np.isin(codes, bad_u))[0])
+    try:
+        codes, uniques = _factorize_tokens(flat)   # a None / NaN token gets code -1
+        dictionary = pa.array(uniques, type=pa.string())
+        ok = not (codes < 0).any()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):   # TypeError: an unhashable token
+        ok = False
+    if not ok:
+        bad = next(j for j, t in enumerate(flat) if not isinstance(t, str))
         i = int(np.searchsorted(offsets, bad, side="right")) - 1
         raise DataError(
             path,
@@ -185,10 +192,28 @@ def read_npy(path: str | os.PathLike) -> Playlists:
         )
     first = flat[0]
     del flat
-    tokens = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), pa.array(np.asarray(uniques, dtype=object), type=pa.string()))
+    tokens = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)
     if first.startswith("track"):
         return _split_deezer(path, tokens, offsets)
     return _split_paired(tokens, offsets, path)
+
+
+def _factorize_tokens(flat: list) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (order of first appearance) and distinct values of a list of tokens.
+
+    An unpickled array shares one str object between the repeats of a token (pickle's
+    memo), so the tokens are first grouped by object identity (integer hashing), and
+    only one object per group is hashed by value; equal values held by distinct
+    objects are merged there, so the result is the value factorisation in any case.
+    """
+    ids = np.fromiter(map(id, flat), dtype=np.int64, count=len(flat))
+    by_id, _ = pd.factorize(ids)
+    # codes come in order of first appearance: a group starts where the running maximum grows
+    new = np.ones(len(by_id), dtype=bool)
+    new[1:] = by_id[1:] > np.maximum.accumulate(by_id)[:-1]
+    reps = np.fromiter((flat[i] for i in np.flatnonzero(new)), dtype=object, count=int(new.sum()))
+    by_value, uniques = pd.factorize(reps)
+    return by_value[by_id], np.asarray(uniques, dtype=object)
 
 
 def _dict_parts(tokens: pa.Array) -> tuple[pa.Array, np.ndarray]:
@@ -211,12 +236,13 @@ def _split_deezer(path: Path, tokens: pa.Array, offsets: np.ndarray) -> Playlist
     # the artist of a track is the next token when it is an artist token of the same playlist
     pl_of_pos = np.searchsorted(offsets, pos, side="right") - 1
     has_artist = (pos + 1 < offsets[pl_of_pos + 1]) & is_artist[nxt]
-    tracks = dictionary.take(pa.array(codes[pos]))
+    track_codes = codes[pos]
+    tracks = dictionary.take(pa.array(track_codes))
     artists = dictionary.take(pa.array(codes[nxt], mask=~has_artist))
     counts = np.bincount(pl_of_pos, minlength=len(offsets) - 1)
     new_offsets = np.zeros_like(offsets)
     np.cumsum(counts, out=new_offsets[1:])
-    return Playlists(tracks, artists, new_offsets, "deezer")
+    return Playlists(tracks, artists, new_offsets, "deezer", (track_codes, dictionary))
 
 
 def _split_paired(tokens: pa.Array, offsets: np.ndarray, path: Path | None = None) -> Playlists:
@@ -224,12 +250,13 @@ def _split_paired(tokens: pa.Array, offsets: np.ndarray, path: Path | None = Non
     lengths = np.diff(offsets)
     local = np.arange(len(codes), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
     keep = local % 2 == 0
-    tracks = dictionary.take(pa.array(codes[keep]))
+    track_codes = codes[keep]
+    tracks = dictionary.take(pa.array(track_codes))
     if path is not None and pc.all(pc.starts_with(tracks, "artist_")).as_py():
         raise DataError(path, "holds no track tokens (only `artist_<id>` tokens)", "each playlist must list `track_<id>` tokens, or items in the paired layout")
     new_offsets = np.zeros_like(offsets)
     np.cumsum((lengths + 1) // 2, out=new_offsets[1:])
-    return Playlists(tracks, pa.nulls(len(tracks), type=pa.string()), new_offsets, "paired")
+    return Playlists(tracks, pa.nulls(len(tracks), type=pa.string()), new_offsets, "paired", (track_codes, dictionary))
 
 
 _PLAYLIST_TYPES = {list, tuple, np.ndarray}

@@ -84,7 +84,7 @@ def build_vocabulary(playlists: Playlists, min_count: int = 2) -> Vocabulary:
     """
     if min_count < 1:
         raise ValueError(f"min_count must be >= 1, got {min_count}")
-    codes, uniques = _encode(playlists.tracks)
+    codes, uniques = playlists.track_codes if playlists.track_codes is not None else _encode(playlists.tracks)
     counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
     kept = np.flatnonzero(counts >= min_count)
     # descending count, ties broken by track id (deterministic whatever the input order)
@@ -118,4 +118,4 @@ def build_vocabulary(playlists: Playlists, min_count: int = 2) -> Vocabulary:
     lengths = np.bincount(pl[keep_tok], minlength=playlists.n_playlists)
     offsets = np.zeros(playlists.n_playlists + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    return Vocabulary(table, offsets, mapped[keep_tok].astype(np.int32), len(uniques))
+    return Vocabulary(table, offsets, mapped[keep_tok].astype(np.int32), int(np.count_nonzero(counts)))
