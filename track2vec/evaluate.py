@@ -42,7 +42,6 @@ _CHUNK = 64
 _PAD = -1e30
 #: float32 scores held per block of queries (block x padded vocabulary); 2**25 floats = 128 MiB
 _BLOCK_FLOATS = 2**25
-_STATS: list = []
 _EPS32 = float(np.finfo(np.float32).eps)
 
 
@@ -275,7 +274,6 @@ def nearest_neighbours(
                 if hi > width:
                     lo, hi = max(0, width - (hi - lo)), width
         w = hi - lo
-        _STATS.append(w / width)
         s32 = s32_buf[: b * w].reshape(b, w)
         qa[:b, :dim] = qb64
         np.matmul(qa[:b], base32[lo:hi].T, out=s32)
