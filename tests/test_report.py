@@ -96,8 +96,8 @@ def test_map_entry_pca_and_labels(tmp_path):
 
 def test_evaluation_progress_lines_are_few_and_change_nothing():
     rng = np.random.default_rng(1)
-    emb = rng.normal(size=(300, 8)).astype(np.float32)
-    queries = rng.integers(0, 300, size=1000)
+    emb = rng.normal(size=(1200, 8)).astype(np.float32)
+    queries = rng.permutation(1200)[:1000]  # distinct: repeated query songs are searched once
     lines = []
     idx, sc = nearest_neighbours(emb, queries, k=5, block=10, progress=lines.append)
     idx0, sc0 = nearest_neighbours(emb, queries, k=5, block=10)

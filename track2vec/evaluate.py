@@ -39,37 +39,44 @@ SAME_SONG_CONVENTIONS = {
 }
 
 _MARGIN = 8
+#: columns per chunk of the two-level top-m search (chunk j = columns j, j + n_chunks, j + 2 n_chunks, ...)
 _CHUNK = 64
+#: score of the padding columns (finite, so that the float32 product stays NaN-free)
+_PAD = -1e30
+#: float32 scores held per block of queries (block x padded vocabulary); 2**25 floats = 128 MiB
+_BLOCK_FLOATS = 2**25
+_EPS32 = float(np.finfo(np.float32).eps)
 
 
-def _top_candidates(s: np.ndarray, m: int, n_chunks: int) -> tuple[np.ndarray, np.ndarray]:
+def _top_candidates(s: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
     """Column indices of the ``m`` largest entries of each row of ``s`` (in any order),
     and the largest entry left out of them.
 
-    Two levels: the m largest entries of a row lie in the (at most m) chunks of
-    ``_CHUNK`` columns whose maxima are the m largest chunk maxima, so an exact
-    top-m needs a partial sort of the chunk maxima and of m chunks only, instead of
-    a partial sort of the whole row.
+    Two levels over ``_CHUNK`` interleaved chunks (chunk j = columns j + i * n_chunks):
+    the m largest entries of a row lie in the (at most m) chunks whose maxima are the m
+    largest chunk maxima, so an exact top-m needs the chunk maxima (one vectorised
+    elementwise maximum over ``_CHUNK`` contiguous slices of the row), a partial sort of
+    them, and a partial sort of the m chunks' entries, instead of a partial sort of the
+    whole row.  ``s.shape[1]`` must be a multiple of ``_CHUNK``.
     """
-    b = s.shape[0]
+    b, width = s.shape
+    n_chunks = width // _CHUNK
     if n_chunks <= m:
-        part = np.argpartition(-s, min(m, s.shape[1] - 1), axis=1)
+        part = np.argpartition(-s, min(m, width - 1), axis=1)
         cand = part[:, :m]
-        outside = s[np.arange(b), part[:, m]] if s.shape[1] > m else np.full(b, -np.inf)
+        outside = s[np.arange(b), part[:, m]] if width > m else np.full(b, -np.inf)
         return cand, outside
-    chunks = s.reshape(b, n_chunks, _CHUNK)
-    cmax = chunks.max(axis=2)
+    cmax = s.reshape(b, _CHUNK, n_chunks).max(axis=1)
     cpart = np.argpartition(-cmax, m, axis=1)
     top_chunks = cpart[:, :m]
     rows = np.arange(b)[:, None]
     best_left_chunk = cmax[rows[:, 0], cpart[:, m]]
-    vals = chunks[rows, top_chunks].reshape(b, m * _CHUNK)
-    cols = (top_chunks[:, :, None] * _CHUNK + np.arange(_CHUNK)).reshape(b, m * _CHUNK)
+    cols = (top_chunks[:, :, None] + n_chunks * np.arange(_CHUNK)).reshape(b, m * _CHUNK)
+    vals = s[rows, cols]
     vpart = np.argpartition(-vals, m, axis=1)
     cand = np.take_along_axis(cols, vpart[:, :m], axis=1)
     outside = np.maximum(vals[rows[:, 0], vpart[:, m]], best_left_chunk)
     return cand, outside
-_EPS32 = np.finfo(np.float32).eps
 
 
 def check_embeddings(emb: np.ndarray, n_vocab: int, path: str = "embeddings") -> np.ndarray:
@@ -105,22 +112,33 @@ def check_embeddings(emb: np.ndarray, n_vocab: int, path: str = "embeddings") ->
     return np.ascontiguousarray(emb, dtype=np.float32)
 
 
-def _prepare(emb: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """float64 base vectors, float32 copy and per-row squared norms for ``metric``."""
+def _prepare(emb: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """float64 base vectors, their per-row "bias" and the translation applied.
+
+    Scores are ``q . e + bias(e)``, higher is nearer: cosine: unit vectors, bias 0;
+    euclidean: vectors centred on their mean (distances do not change, norms shrink,
+    and so does the float32 error bound), bias ``-|e|^2 / 2`` (= ``-(|q - e|^2 - |q|^2) / 2``).
+    """
     e64 = np.asarray(emb, dtype=np.float64)
+    shift = None
     if metric == "cosine":
         norms = np.linalg.norm(e64, axis=1, keepdims=True)
         e64 = e64 / np.where(norms == 0, 1.0, norms)
-    sq = np.einsum("ij,ij->i", e64, e64)
-    return e64, e64.astype(np.float32), sq
+        bias = np.zeros(len(e64))
+    else:
+        shift = e64.mean(axis=0) if len(e64) else None
+        if shift is not None:
+            e64 = e64 - shift
+        bias = -0.5 * np.einsum("ij,ij->i", e64, e64)
+    return e64, bias, shift
 
 
-def _scores(q: np.ndarray, base: np.ndarray, sq: np.ndarray, metric: str) -> np.ndarray:
-    """Similarity (higher is nearer): cosine = dot of unit vectors; euclidean = -(|e|^2 - 2 q.e)."""
-    dots = q @ base.T
-    if metric == "cosine":
-        return dots
-    return 2.0 * dots - sq
+def _exact_pool(q: np.ndarray, pool: np.ndarray, base64: np.ndarray, bias: np.ndarray, banned, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top k of one query among the songs ``pool``, scored in float64 (ties: lower index)."""
+    pool = np.setdiff1d(pool, banned)
+    full = base64[pool] @ q + bias[pool]
+    o = np.lexsort((pool, -full))[:k]
+    return pool[o], full[o]
 
 
 def nearest_neighbours(
@@ -130,7 +148,7 @@ def nearest_neighbours(
     metric: str = "cosine",
     exclude: np.ndarray | None = None,
     query_vectors: np.ndarray | None = None,
-    block: int = 2048,
+    block: int | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` exact nearest songs of each query song (the query itself excluded).
@@ -150,8 +168,9 @@ def nearest_neighbours(
     query_vectors : numpy.ndarray, shape (n, dim), optional
         Search from these vectors instead of the query songs' own rows (for
         example the mean of the last songs); ``queries`` are still excluded.
-    block : int
-        Queries scored per matrix product (memory: block x V floats).
+    block : int, optional
+        Queries scored per matrix product (memory: about 4 x block x V bytes);
+        default: as many as fit in 128 MiB of float32 scores (at least 16).
     progress : callable, optional
         Receives a progress line about every tenth of the blocks (nothing for a
         single block), for example ``logger.info``.
@@ -162,19 +181,34 @@ def nearest_neighbours(
         Neighbours, nearest first; ties go to the lower index.
     scores : numpy.ndarray of float64, shape (n, k)
         Cosine similarity, or Euclidean distance for ``metric="euclidean"``.
+
+    Notes
+    -----
+    Exactness: with ``u = 2**-24``, a float32 dot product of length K of float64
+    vectors rounded to float32 is within ``(K + 2) u (1 + 1e-6) sum_i |q_i e_i|`` of
+    the exact one, whatever the summation order (Higham, Thm 3.1 plus the rounding
+    of the inputs). The scores are ``[q, 1] . [e, bias(e)]`` (K = dim + 1), so
+    ``sum_i |q_i e_i| <= |q| max|e| + max|bias|``; ``err`` below is twice that bound.
+    A query is accepted when its k-th exact (float64) score beats the best float32
+    score left out of its candidates by more than ``2 err``: no song outside the
+    candidates can then reach the top k; any other query is re-scored in float64
+    against the whole vocabulary.
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
     V = emb.shape[0]
     queries = np.asarray(queries, dtype=np.int64)
-    n_excl = 1 + (0 if exclude is None else exclude.shape[1])
     if not 1 <= k <= V - 1:
         raise ValueError(f"k must be between 1 and {V - 1} (the vocabulary has {V} songs), got {k}")
-    base64, base32, sq = _prepare(emb, metric)
-    # pad the float32 copy to whole chunks for the two-level top-m search
-    n_chunks = -(-V // _CHUNK)
-    base32 = np.concatenate([base32, np.zeros((n_chunks * _CHUNK - V, base32.shape[1]), np.float32)])
-    sq32 = np.concatenate([sq, np.zeros(n_chunks * _CHUNK - V)]).astype(np.float32)
+    if exclude is None and query_vectors is None and len(queries):
+        # the same query song has the same neighbours: search each distinct one once
+        uq, inverse = np.unique(queries, return_inverse=True)
+        if len(uq) < len(queries):
+            idx, sc = nearest_neighbours(emb, uq, k=k, metric=metric, block=block, progress=progress)
+            return idx[inverse], sc[inverse]
+    n_excl = 1 + (0 if exclude is None else exclude.shape[1])
+    base64, bias, shift = _prepare(emb, metric)
+    n, dim = len(queries), emb.shape[1]
     if query_vectors is None:
         q64 = base64[queries]
     else:
@@ -182,36 +216,90 @@ def nearest_neighbours(
         if metric == "cosine":
             nq = np.linalg.norm(q64, axis=1, keepdims=True)
             q64 = q64 / np.where(nq == 0, 1.0, nq)
-    n, dim = len(queries), emb.shape[1]
+        elif shift is not None:
+            q64 = q64 - shift
+    e_norm = np.sqrt(np.einsum("ij,ij->i", base64, base64))
+    q_norm_all = np.linalg.norm(q64, axis=1)
+    # float32 copy, rows augmented with the bias, padded to whole chunks (padding scores _PAD).
+    # Euclidean: rows sorted by norm, since |q - e| >= | |q| - |e| |, a query only needs the
+    # songs whose norm is within an upper bound of its k-th distance of its own norm: a
+    # contiguous range of rows; queries are processed in order of norm so that a block's
+    # ranges overlap.
+    n_chunks = -(-V // _CHUNK)
+    width = n_chunks * _CHUNK
+    if metric == "euclidean":
+        perm = np.argsort(e_norm, kind="stable")
+        q_order = np.argsort(q_norm_all, kind="stable")
+    else:
+        perm = np.arange(V)
+        q_order = np.arange(n)
+    rank = np.empty(V, dtype=np.int64)
+    rank[perm] = np.arange(V)
+    perm_pad = np.concatenate([perm, np.arange(V, width)])
+    key = e_norm[perm]
+    base32 = np.zeros((width, dim + 1), dtype=np.float32)
+    base32[:V, :dim] = base64[perm]
+    base32[:V, dim] = bias[perm]
+    base32[V:, dim] = _PAD
     m = min(V, k + n_excl + _MARGIN)
     out_idx = np.empty((n, k), dtype=np.int64)
     out_score = np.empty((n, k), dtype=np.float64)
-    # rigorous bound on |float32 score - float64 score| (dot products of length dim,
-    # plus rounding of the inputs to float32): (dim + 4) * eps * |q| * |e|, doubled for euclidean
-    e_norm_max = float(np.sqrt(sq.max())) if V else 0.0
+    e_norm_max = float(e_norm.max())
+    bias_max = float(np.abs(bias).max())
+    n_probe = min(V, 2048)   # the most frequent songs (lowest indices): an upper bound on the k-th distance
+    if block is None:
+        block = max(16, _BLOCK_FLOATS // width)
+    bmax = min(block, max(n, 1))
+    qa = np.ones((bmax, dim + 1), dtype=np.float32)
+    s32_buf = np.empty(bmax * width, dtype=np.float32)
     meter = BlockProgress(progress, n, block, label="nearest neighbours:")
     for start in range(0, n, block):
-        stop = min(n, start + block)
-        qb64 = q64[start:stop]
-        qb = queries[start:stop]
-        q_norm = np.linalg.norm(qb64, axis=1)
-        err = (dim + 4) * _EPS32 * q_norm * e_norm_max * (1.0 if metric == "cosine" else 2.0)
+        sel = q_order[start : start + block]
+        b = len(sel)
+        qb64 = q64[sel]
+        qb = queries[sel]
+        excl = None if exclude is None else exclude[sel]
+        q_norm = q_norm_all[sel]
+        err = 2.0 * (dim + 3) * (_EPS32 / 2) * (1 + 1e-6) * (q_norm * e_norm_max + bias_max)
+        lo, hi = 0, width
         if metric == "euclidean":
-            err = err + 4 * _EPS32 * sq.max()
-        s32 = _scores(qb64.astype(np.float32), base32, sq32, metric)
-        rows = np.arange(stop - start)
-        s32[:, V:] = -np.inf
-        s32[rows, qb] = -np.inf
-        excl = None
-        if exclude is not None:
-            excl = exclude[start:stop]
+            # upper bound on each query's k-th distance: its k-th nearest among the probe songs
+            probe = qb64 @ base64[:n_probe].T + bias[:n_probe]
+            own = qb < n_probe
+            probe[np.flatnonzero(own), qb[own]] = -np.inf
+            if excl is not None:
+                r, c = np.nonzero((excl >= 0) & (excl < n_probe))
+                probe[r, excl[r, c]] = -np.inf
+            if n_probe - n_excl >= k:
+                kth = -np.partition(-probe, k - 1, axis=1)[:, k - 1]
+                d2 = np.maximum(q_norm**2 - 2.0 * kth, 0.0) + 1e-12 * (1.0 + q_norm**2 + e_norm_max**2)
+                reach = np.sqrt(d2) * (1 + 1e-9) + 1e-12
+                lo_q = np.searchsorted(key, q_norm - reach, side="left")
+                hi_q = np.searchsorted(key, q_norm + reach, side="right")
+                lo = int(lo_q.min()) // _CHUNK * _CHUNK
+                hi = width if hi_q.max() >= V else -(-int(hi_q.max()) // _CHUNK) * _CHUNK
+                hi = max(hi, lo + _CHUNK * (m + 1))
+                if hi > width:
+                    lo, hi = max(0, width - (hi - lo)), width
+        w = hi - lo
+        s32 = s32_buf[: b * w].reshape(b, w)
+        qa[:b, :dim] = qb64
+        np.matmul(qa[:b], base32[lo:hi].T, out=s32)
+        rows = np.arange(b)
+        col = rank[qb] - lo
+        inside = (col >= 0) & (col < w)
+        s32[rows[inside], col[inside]] = -np.inf
+        if excl is not None:
             r, c = np.nonzero(excl >= 0)
-            s32[r, excl[r, c]] = -np.inf
-        cand, outside = _top_candidates(s32, m, n_chunks)
-        exact = np.einsum("ij,icj->ic", qb64, base64[cand])
-        if metric == "euclidean":
-            exact = 2.0 * exact - sq[cand]
-        exact[cand == qb[:, None]] = -np.inf
+            col = rank[excl[r, c]] - lo
+            inside = (col >= 0) & (col < w)
+            s32[r[inside], col[inside]] = -np.inf
+        cand_pos, outside = _top_candidates(s32, m)
+        cand = perm_pad[lo + cand_pos]
+        valid = cand < V
+        cand = np.where(valid, cand, 0)
+        exact = np.einsum("ij,icj->ic", qb64, base64[cand]) + bias[cand]
+        exact[~valid | (cand == qb[:, None])] = -np.inf
         if excl is not None:
             banned = (cand[:, :, None] == excl[:, None, :]).any(axis=2)
             exact[banned] = -np.inf
@@ -222,19 +310,19 @@ def nearest_neighbours(
         unsure = ~(top_s[:, -1] > outside + 2 * err)
         unsure &= np.isfinite(outside)
         for i in np.flatnonzero(unsure):
-            full = _scores(qb64[i : i + 1], base64, sq, metric)[0]
-            full[qb[i]] = -np.inf
-            if excl is not None:
-                e = excl[i][excl[i] >= 0]
-                full[e] = -np.inf
-            o = np.lexsort((np.arange(V), -full))[:k]
-            top[i], top_s[i] = o, full[o]
-        out_idx[start:stop] = top
-        out_score[start:stop] = top_s
-        meter.done(start // block, stop)
+            # every song of the true top k scores at least the k-th candidate's exact score
+            # (the candidates are a subset), so its float32 score is above that minus err:
+            # re-score in float64 exactly the songs whose float32 score passes that threshold
+            pool = perm_pad[lo + np.flatnonzero(s32[i] >= top_s[i, -1] - 2 * err[i])]
+            pool = pool[pool < V]
+            banned_i = [qb[i]] if excl is None else np.append(excl[i][excl[i] >= 0], qb[i])
+            top[i], top_s[i] = _exact_pool(qb64[i], pool, base64, bias, banned_i, k)
+        out_idx[sel] = top
+        out_score[sel] = top_s
+        meter.done(start // block, min(n, start + block))
     if metric == "euclidean":
         q_sq = np.einsum("ij,ij->i", q64, q64)[:, None]
-        out_score = np.sqrt(np.maximum(q_sq - out_score, 0.0))
+        out_score = np.sqrt(np.maximum(q_sq - 2.0 * out_score, 0.0))
     return out_idx, out_score
 
 

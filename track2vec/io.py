@@ -17,9 +17,10 @@ embedded in a malicious file: only load .npy files you trust.
 """
 from __future__ import annotations
 
+import gc
 import itertools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,9 @@ class Playlists:
     artists: pa.Array
     offsets: np.ndarray
     layout: str
+    #: optional (codes, dictionary) of ``tracks`` (codes index the dictionary; it may hold
+    #: values that are not in ``tracks``), known by a reader that hashed the tokens already
+    track_codes: tuple[np.ndarray, pa.Array] | None = field(default=None, repr=False, compare=False)
 
     @property
     def n_playlists(self) -> int:
@@ -144,10 +148,15 @@ def read_npy(path: str | os.PathLike) -> Playlists:
     """
     path = Path(path)
     _check_exists(path)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()   # unpickling creates millions of objects: the cyclic collector only slows it down
     try:
         data = np.load(path, allow_pickle=True)
     except Exception as exc:  # noqa: BLE001 - any failure means "not a readable .npy"
         raise DataError(path, f"cannot be read as a .npy file ({type(exc).__name__}: {exc})", _FIX_FORMAT) from exc
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     if not isinstance(data, np.ndarray):
         raise DataError(path, f"holds a {type(data).__name__}, not a numpy array", _FIX_FORMAT)
     if data.dtype != object:
@@ -156,73 +165,101 @@ def read_npy(path: str | os.PathLike) -> Playlists:
         raise DataError(path, f"holds a {data.ndim}-D array; expected a 1-D array of playlists", _FIX_FORMAT)
     if len(data) == 0:
         raise DataError(path, "holds no playlists (empty array)", _FIX_FORMAT)
-    lengths = np.empty(len(data), dtype=np.int64)
-    for i, p in enumerate(data):
-        if not isinstance(p, (list, tuple, np.ndarray)):
-            raise DataError(path, f"playlist {i} is a {type(p).__name__}, not a list of str tokens", _FIX_FORMAT)
-        lengths[i] = len(p)
-    flat = list(itertools.chain.from_iterable(data))
-    if not flat:
+    # no Python loop per playlist or per token: the checks run on the distinct types / tokens
+    if not set(map(type, data)) <= _PLAYLIST_TYPES:
+        i = next(i for i, p in enumerate(data) if not isinstance(p, (list, tuple, np.ndarray)))
+        raise DataError(path, f"playlist {i} is a {type(data[i]).__name__}, not a list of str tokens", _FIX_FORMAT)
+    lengths = np.fromiter(map(len, data), dtype=np.int64, count=len(data))
+    offsets = np.zeros(len(data) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if offsets[-1] == 0:
         raise DataError(path, "all playlists are empty", _FIX_FORMAT)
+    flat = list(itertools.chain.from_iterable(data))
+    del data
     try:
-        tokens = pa.array(flat, type=pa.string())
-        ok = tokens.null_count == 0
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        codes, uniques = _factorize_tokens(flat)   # a None / NaN token gets code -1
+        dictionary = pa.array(uniques, type=pa.string())
+        ok = not (codes < 0).any()
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):   # TypeError: an unhashable token
         ok = False
     if not ok:
         bad = next(j for j, t in enumerate(flat) if not isinstance(t, str))
-        i = int(np.searchsorted(np.cumsum(lengths), bad, side="right"))
+        i = int(np.searchsorted(offsets, bad, side="right")) - 1
         raise DataError(
             path,
             f"playlist {i} holds a {type(flat[bad]).__name__} token ({flat[bad]!r}); tokens must be str",
             _FIX_FORMAT,
         )
-    offsets = np.zeros(len(data) + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
     first = flat[0]
+    del flat
+    tokens = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)
     if first.startswith("track"):
         return _split_deezer(path, tokens, offsets)
     return _split_paired(tokens, offsets, path)
 
 
+def _factorize_tokens(flat: list) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (order of first appearance) and distinct values of a list of tokens.
+
+    An unpickled array shares one str object between the repeats of a token (pickle's
+    memo), so the tokens are first grouped by object identity (integer hashing), and
+    only one object per group is hashed by value; equal values held by distinct
+    objects are merged there, so the result is the value factorisation in any case.
+    """
+    ids = np.fromiter(map(id, flat), dtype=np.int64, count=len(flat))
+    by_id, _ = pd.factorize(ids)
+    # codes come in order of first appearance: a group starts where the running maximum grows
+    new = np.ones(len(by_id), dtype=bool)
+    new[1:] = by_id[1:] > np.maximum.accumulate(by_id)[:-1]
+    reps = np.fromiter((flat[i] for i in np.flatnonzero(new)), dtype=object, count=int(new.sum()))
+    by_value, uniques = pd.factorize(reps)
+    return by_value[by_id], np.asarray(uniques, dtype=object)
+
+
+def _dict_parts(tokens: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    """(dictionary, codes) of a token array, dictionary-encoding it if it is not already."""
+    if not pa.types.is_dictionary(tokens.type):
+        tokens = pc.dictionary_encode(tokens)
+    return tokens.dictionary, tokens.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+
+
 def _split_deezer(path: Path, tokens: pa.Array, offsets: np.ndarray) -> Playlists:
-    is_track = pc.starts_with(tokens, "track_").to_numpy(zero_copy_only=False)
+    dictionary, codes = _dict_parts(tokens)
+    # prefix tests on the distinct tokens only, spread to every token by its code
+    is_track = pc.starts_with(dictionary, "track_").to_numpy(zero_copy_only=False)[codes]
     if not is_track.any():
         raise DataError(path, "holds no `track_<id>` tokens", "each playlist must list `track_<id>` tokens (each optionally followed by `artist_<id>`)")
-    is_artist = pc.starts_with(tokens, "artist_").to_numpy(zero_copy_only=False)
-    n = len(tokens)
+    is_artist = pc.starts_with(dictionary, "artist_").to_numpy(zero_copy_only=False)[codes]
+    n = len(codes)
     pos = np.flatnonzero(is_track)
-    nxt = pos + 1
+    nxt = np.minimum(pos + 1, n - 1)
     # the artist of a track is the next token when it is an artist token of the same playlist
-    same_playlist = np.zeros(len(pos), dtype=bool)
-    ok = nxt < n
     pl_of_pos = np.searchsorted(offsets, pos, side="right") - 1
-    pl_of_nxt = np.searchsorted(offsets, np.minimum(nxt, n - 1), side="right") - 1
-    same_playlist[ok] = pl_of_pos[ok] == pl_of_nxt[ok]
-    has_artist = same_playlist & is_artist[np.minimum(nxt, n - 1)]
-    artist_idx = np.where(has_artist, nxt, -1)
-    tracks = tokens.take(pa.array(pos))
-    artists = tokens.take(pa.array(np.where(has_artist, artist_idx, 0))).to_numpy(zero_copy_only=False)
-    artists = pa.array(np.where(has_artist, artists, None), type=pa.string())
+    has_artist = (pos + 1 < offsets[pl_of_pos + 1]) & is_artist[nxt]
+    track_codes = codes[pos]
+    tracks = dictionary.take(pa.array(track_codes))
+    artists = dictionary.take(pa.array(codes[nxt], mask=~has_artist))
     counts = np.bincount(pl_of_pos, minlength=len(offsets) - 1)
     new_offsets = np.zeros_like(offsets)
     np.cumsum(counts, out=new_offsets[1:])
-    return Playlists(tracks, artists, new_offsets, "deezer")
+    return Playlists(tracks, artists, new_offsets, "deezer", (track_codes, dictionary))
 
 
 def _split_paired(tokens: pa.Array, offsets: np.ndarray, path: Path | None = None) -> Playlists:
-    idx = np.arange(len(tokens), dtype=np.int64)
-    pl = np.searchsorted(offsets, idx, side="right") - 1
-    local = idx - offsets[pl]
+    dictionary, codes = _dict_parts(tokens)
+    lengths = np.diff(offsets)
+    local = np.arange(len(codes), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
     keep = local % 2 == 0
-    tracks = tokens.filter(pa.array(keep))
+    track_codes = codes[keep]
+    tracks = dictionary.take(pa.array(track_codes))
     if path is not None and pc.all(pc.starts_with(tracks, "artist_")).as_py():
         raise DataError(path, "holds no track tokens (only `artist_<id>` tokens)", "each playlist must list `track_<id>` tokens, or items in the paired layout")
-    counts = np.bincount(pl[keep], minlength=len(offsets) - 1)
     new_offsets = np.zeros_like(offsets)
-    np.cumsum(counts, out=new_offsets[1:])
-    return Playlists(tracks, pa.nulls(len(tracks), type=pa.string()), new_offsets, "paired")
+    np.cumsum((lengths + 1) // 2, out=new_offsets[1:])
+    return Playlists(tracks, pa.nulls(len(tracks), type=pa.string()), new_offsets, "paired", (track_codes, dictionary))
 
+
+_PLAYLIST_TYPES = {list, tuple, np.ndarray}
 
 _TABLE_COLUMNS = ("playlist_id", "position", "track_id")
 

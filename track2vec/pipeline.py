@@ -85,7 +85,9 @@ def load_step(source: str, out: str, logger: logging.Logger = _log) -> dict:
 
 def _duplicate_playlists(pl) -> int:
     """Number of non-empty playlists identical to an earlier one (two 64-bit hashes per playlist)."""
-    codes, _ = pd.factorize(pl.tracks.to_numpy(zero_copy_only=False))
+    from .vocab import _encode
+
+    codes = pl.track_codes[0] if pl.track_codes is not None else _encode(pl.tracks)[0]
     lengths = pl.lengths
     nonempty = lengths > 0
     if not nonempty.any():

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from .io import Playlists
 
@@ -45,6 +46,22 @@ class Vocabulary:
         return self.table["count"].to_numpy(dtype=np.int64)
 
 
+def _encode(arr: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """Codes (int64, -1 for null) and distinct values of a string array, by Arrow's hashing."""
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    enc = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
+    codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    return codes, enc.dictionary
+
+
+def _lexical_rank(values: pa.Array) -> np.ndarray:
+    """Rank of each value in lexical (code point) order."""
+    rank = np.empty(len(values), dtype=np.int64)
+    rank[pc.sort_indices(values).to_numpy()] = np.arange(len(values))
+    return rank
+
+
 def build_vocabulary(playlists: Playlists, min_count: int = 2) -> Vocabulary:
     """Count tracks, keep those occurring at least ``min_count`` times, index them.
 
@@ -62,34 +79,35 @@ def build_vocabulary(playlists: Playlists, min_count: int = 2) -> Vocabulary:
 
     Notes
     -----
-    Counting uses hashing (``pandas.factorize``) over the flat token array, so it is
+    Counting uses hashing (Arrow's ``dictionary_encode``) over the flat token array, so it is
     linear in the number of tokens; no Python loop runs per playlist.
     """
     if min_count < 1:
         raise ValueError(f"min_count must be >= 1, got {min_count}")
-    tokens = playlists.tracks.to_numpy(zero_copy_only=False)
-    codes, uniques = pd.factorize(tokens)
+    codes, uniques = playlists.track_codes if playlists.track_codes is not None else _encode(playlists.tracks)
     counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
-    uniques = np.asarray(uniques, dtype=object)
     kept = np.flatnonzero(counts >= min_count)
     # descending count, ties broken by track id (deterministic whatever the input order)
-    order = kept[np.lexsort((uniques[kept].astype(str), -counts[kept]))]
+    order = kept[np.lexsort((_lexical_rank(uniques)[kept], -counts[kept]))]
     new_index = np.full(len(uniques), -1, dtype=np.int64)
     new_index[order] = np.arange(len(order))
-    # most frequent artist token per kept track
-    artist_tokens = playlists.artists.to_numpy(zero_copy_only=False)
+    # most frequent artist token per kept track (ties: the first artist id in lexical order)
     artist_of = np.full(len(order), None, dtype=object)
-    known = pd.notna(artist_tokens)
-    if known.any():
-        sel = known & (new_index[codes] >= 0)
-        pairs = pd.DataFrame({"t": new_index[codes[sel]], "a": artist_tokens[sel]})
-        top = pairs.groupby(["t", "a"], sort=True).size().reset_index(name="n")
-        top = top.sort_values(["t", "n", "a"], ascending=[True, False, True], kind="stable").drop_duplicates("t")
-        artist_of[top["t"].to_numpy()] = top["a"].to_numpy()
+    a_codes, a_uniques = _encode(playlists.artists)
+    sel = (a_codes >= 0) & (new_index[codes] >= 0)
+    if sel.any():
+        a_rank = _lexical_rank(a_uniques)
+        by_rank = np.argsort(a_rank)
+        n_a = len(a_uniques)
+        pair, n = np.unique(new_index[codes[sel]] * n_a + a_rank[a_codes[sel]], return_counts=True)
+        t, r = pair // n_a, pair % n_a
+        best = np.lexsort((r, -n, t))
+        first = best[np.r_[True, t[best][1:] != t[best][:-1]]]
+        artist_of[t[first]] = a_uniques.take(pa.array(by_rank[r[first]])).to_numpy(zero_copy_only=False)
     table = pd.DataFrame(
         {
             "index": np.arange(len(order), dtype=np.int64),
-            "track_id": pd.array(uniques[order].astype(str), dtype="string"),
+            "track_id": pd.array(uniques.take(pa.array(order)).to_numpy(zero_copy_only=False), dtype="string"),
             "count": counts[order],
             "artist_id": pd.array(artist_of, dtype="string"),
         }
@@ -100,4 +118,4 @@ def build_vocabulary(playlists: Playlists, min_count: int = 2) -> Vocabulary:
     lengths = np.bincount(pl[keep_tok], minlength=playlists.n_playlists)
     offsets = np.zeros(playlists.n_playlists + 1, dtype=np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    return Vocabulary(table, offsets, mapped[keep_tok].astype(np.int32), len(uniques))
+    return Vocabulary(table, offsets, mapped[keep_tok].astype(np.int32), int(np.count_nonzero(counts)))
