@@ -263,8 +263,11 @@ def test_tiny_preset_on_slurm_matches_local_run(slurm_cluster, tmp_path):
     for sid in slurm_ids:
         assert re.search(rf"JobId={sid} .*JobState=COMPLETED", jobcomp), f"SLURM job {sid} not in the jobcomp file"
     ctld_log = (slurm_cluster / "slurmctld.log").read_text()
-    allocated = set(re.findall(r"Allocate JobId=(\d+)", ctld_log))
-    assert slurm_ids <= allocated, f"not allocated by slurmctld: {slurm_ids - allocated}"
+    # the main scheduler logs "sched: Allocate JobId=N", the backfill scheduler "Started JobId=N"
+    allocated = set(re.findall(r"(?:Allocate|Started) JobId=(\d+)", ctld_log))
+    assert slurm_ids <= allocated, f"not started by slurmctld: {slurm_ids - allocated}"
+    completed = set(re.findall(r"_job_complete: JobId=(\d+) done", ctld_log))
+    assert slurm_ids <= completed, f"not completed in the slurmctld log: {slurm_ids - completed}"
 
     grid_s, test_s = _metrics(wd_slurm / "results" / "tiny")
     grid_l, test_l = _metrics(wd_local / "results" / "tiny")
