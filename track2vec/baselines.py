@@ -142,15 +142,11 @@ class Baseline:
             idx = popularity_suggest(self.counts, queries, k, exclude)
             return idx, self.counts[idx].astype(np.float64)
         if last > 1:
-            m = self.matrix
-            cands, weights = [], []
-            for row, n in zip(P, lengths):
-                agg = m[row[max(0, n - last) : n]].sum(axis=0).A1
-                nz = np.flatnonzero(agg)
-                cands.append(nz.astype(np.int64))
-                weights.append(agg[nz])
-            idx = _rank_rows(cands, weights, self.counts, queries, k, exclude)
-            scores = np.stack([[m[P[i, max(0, lengths[i] - last) : lengths[i]]].sum(axis=0).A1[j] for j in r] for i, r in enumerate(idx)])
+            # summed co-occurrences of the last songs, computed once per playlist
+            aggs = [self.matrix[row[max(0, n - last) : n]].sum(axis=0).A1 for row, n in zip(P, lengths)]
+            cands = [np.flatnonzero(agg).astype(np.int64) for agg in aggs]
+            idx = _rank_rows(cands, [agg[c] for agg, c in zip(aggs, cands)], self.counts, queries, k, exclude)
+            scores = np.stack([agg[r] for agg, r in zip(aggs, idx)]) if len(idx) else np.zeros((0, k))
             return idx, scores.astype(np.float64)
         idx = cooccurrence_suggest(self.matrix, self.counts, queries, k, exclude)
         scores = np.asarray(self.matrix[queries[:, None], idx].todense(), dtype=np.float64) if len(idx) else np.zeros((0, k))

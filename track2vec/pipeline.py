@@ -158,6 +158,12 @@ def read_pairs(path: str) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+def _check_k(k: int, n_vocab: int) -> None:
+    """``evaluate.k`` must leave room for the query itself in the vocabulary."""
+    if k >= n_vocab:
+        raise ConfigError(f"config key 'evaluate.k' is {k} but the vocabulary has only {n_vocab} songs: choose k below {n_vocab}")
+
+
 def _vocab_size(vocab: str) -> int:
     return pq.ParquetFile(vocab).metadata.num_rows
 
@@ -247,8 +253,7 @@ def evaluate_step(
 ) -> dict:
     """Score an embedding on validation (or test) pairs; write HR@k / NDCG@k as JSON."""
     V = _vocab_size(vocab)
-    if k >= V:
-        raise ConfigError(f"config key 'evaluate.k' is {k} but the vocabulary has only {V} songs: choose k below {V}")
+    _check_k(k, V)
     emb = load_model(embeddings, V)
     df = read_pairs(pairs)
     t0 = time.perf_counter()
@@ -451,8 +456,7 @@ def test_step(
     if not runs:
         raise DataError(best, f"names entry {name!r}, which is not in the grid any more", "re-run the best rule")
     V = _vocab_size(vocab)
-    if k >= V:
-        raise ConfigError(f"config key 'evaluate.k' is {k} but the vocabulary has only {V} songs: choose k below {V}")
+    _check_k(k, V)
     df = read_pairs(pairs)
     subsets = {}
     if train is not None and cold_start:
