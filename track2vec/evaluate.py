@@ -10,6 +10,7 @@ therefore exactly the float64 ranking, at the speed of a float32 GEMM.
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Callable
 
 import numpy as np
@@ -37,47 +38,6 @@ SAME_SONG_CONVENTIONS = {
     "hit": "the pair counts as a hit at rank 1 (NDCG 1), as in the paper's code",
     "exclude": "the pair is left out of the scores",
 }
-
-_MARGIN = 8
-#: columns per chunk of the two-level top-m search (chunk j = columns j, j + n_chunks, j + 2 n_chunks, ...)
-_CHUNK = 64
-#: score of the padding columns (finite, so that the float32 product stays NaN-free)
-_PAD = -1e30
-#: float32 scores held per block of queries (block x padded vocabulary); 2**25 floats = 128 MiB
-_BLOCK_FLOATS = 2**25
-_EPS32 = float(np.finfo(np.float32).eps)
-
-
-def _top_candidates(s: np.ndarray, m: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column indices of the ``m`` largest entries of each row of ``s`` (in any order),
-    and the largest entry left out of them.
-
-    Two levels over ``_CHUNK`` interleaved chunks (chunk j = columns j + i * n_chunks):
-    the m largest entries of a row lie in the (at most m) chunks whose maxima are the m
-    largest chunk maxima, so an exact top-m needs the chunk maxima (one vectorised
-    elementwise maximum over ``_CHUNK`` contiguous slices of the row), a partial sort of
-    them, and a partial sort of the m chunks' entries, instead of a partial sort of the
-    whole row.  ``s.shape[1]`` must be a multiple of ``_CHUNK``.
-    """
-    b, width = s.shape
-    n_chunks = width // _CHUNK
-    if n_chunks <= m:
-        part = np.argpartition(-s, min(m, width - 1), axis=1)
-        cand = part[:, :m]
-        outside = s[np.arange(b), part[:, m]] if width > m else np.full(b, -np.inf)
-        return cand, outside
-    cmax = s.reshape(b, _CHUNK, n_chunks).max(axis=1)
-    cpart = np.argpartition(-cmax, m, axis=1)
-    top_chunks = cpart[:, :m]
-    rows = np.arange(b)[:, None]
-    best_left_chunk = cmax[rows[:, 0], cpart[:, m]]
-    cols = (top_chunks[:, :, None] + n_chunks * np.arange(_CHUNK)).reshape(b, m * _CHUNK)
-    vals = s[rows, cols]
-    vpart = np.argpartition(-vals, m, axis=1)
-    cand = np.take_along_axis(cols, vpart[:, :m], axis=1)
-    outside = np.maximum(vals[rows[:, 0], vpart[:, m]], best_left_chunk)
-    return cand, outside
-
 
 def check_embeddings(emb: np.ndarray, n_vocab: int, path: str = "embeddings") -> np.ndarray:
     """Check that an embedding matrix is usable: 2-D float, one row per song, finite.
@@ -133,12 +93,305 @@ def _prepare(emb: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray, np.n
     return e64, bias, shift
 
 
-def _exact_pool(q: np.ndarray, pool: np.ndarray, base64: np.ndarray, bias: np.ndarray, banned, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top k of one query among the songs ``pool``, scored in float64 (ties: lower index)."""
-    pool = np.setdiff1d(pool, banned)
-    full = base64[pool] @ q + bias[pool]
-    o = np.lexsort((pool, -full))[:k]
-    return pool[o], full[o]
+#: target number of songs per tile of the search index (the vocabulary is cut into about V / _TILE tiles)
+_TILE = 512
+#: k-means iterations, and sample points per tile, when building the tiles
+_KMEANS_ITERS = 4
+_KMEANS_SAMPLE = 32
+#: float32 scores held per tile product (rows x tile songs); 2**23 floats = 32 MiB
+_TILE_FLOATS = 2**23
+#: tiles scored first for each query (its most promising ones), to bound its k-th score
+_PHASE_A = 4
+#: queries searched together by default (one bound matrix of block x tiles, one candidate list)
+_BLOCK = 8192
+#: candidate songs per query above which the query is re-scored in float64 against every song
+_MAX_CAND = 20_000
+_EPS32 = float(np.finfo(np.float32).eps)
+
+
+class _Tiles:
+    """The songs cut into tiles (k-means cells), with what bounds a tile's best score.
+
+    Attributes
+    ----------
+    perm : numpy.ndarray of int64, shape (V,)
+        Songs in tile order: tile t holds ``perm[starts[t]:starts[t + 1]]``.
+    starts : numpy.ndarray of int64, shape (T + 1,)
+    size : numpy.ndarray of int64, shape (T,)
+    centre : numpy.ndarray of float64, shape (T, dim)
+        Mean of each tile's base vectors.
+    centre_sq : numpy.ndarray of float64, shape (T,)
+        ``|centre|^2``.
+    radius : numpy.ndarray of float64, shape (T,)
+        Largest distance of a tile's vector from its centre (rounded up).
+    bias_max, g_max : numpy.ndarray of float64, shape (T,)
+        Largest ``bias(e)`` and largest ``bias(e) + |e|^2 / 2`` in each tile.
+    base32 : numpy.ndarray of float32, shape (V, dim + 1)
+        ``[e, bias(e)]`` in tile order, for the float32 products.
+    """
+
+    def __init__(self, base64: np.ndarray, bias: np.ndarray, e_sq: np.ndarray, tile: int, seed: int = 0) -> None:
+        V, dim = base64.shape
+        n_tiles = max(1, V // max(1, tile))
+        if n_tiles > 1:
+            # two levels: about sqrt(n_tiles) coarse cells, each cut into cells of about
+            # ``tile`` songs, so that assigning the songs costs V x (sqrt(T) + cell count)
+            # products instead of V x T
+            rng = np.random.default_rng(seed)
+            b32 = base64.astype(np.float32)
+            n1 = max(1, int(round(np.sqrt(n_tiles))))
+            lab1 = self._kmeans(b32, n1, rng)
+            perm = np.argsort(lab1, kind="stable")
+            cnt1 = np.bincount(lab1, minlength=n1)
+            sizes = []
+            for j0, j1 in zip(np.cumsum(cnt1) - cnt1, np.cumsum(cnt1)):
+                if j1 == j0:
+                    continue
+                idx = perm[j0:j1]
+                lab = self._kmeans(b32[idx], max(1, int(round((j1 - j0) / tile))), rng)
+                o = np.argsort(lab, kind="stable")
+                perm[j0:j1] = idx[o]
+                c = np.bincount(lab)
+                for head, size in zip(j0 + np.cumsum(c) - c, c):
+                    if size > 2 * tile:
+                        # a cell k-means could not cut (a diffuse cloud): slabs along its widest
+                        # direction, so that no tile is much larger than ``tile``
+                        x = b32[perm[head : head + size]]
+                        d = x - x.mean(axis=0)
+                        w = d[np.argmax(np.einsum("ij,ij->i", d, d))]
+                        perm[head : head + size] = perm[head : head + size][np.argsort(x @ w, kind="stable")]
+                        parts = -(-size // tile)
+                        sizes.append(np.diff(np.linspace(0, size, parts + 1).round().astype(np.int64)))
+                    elif size:
+                        sizes.append(np.array([size]))
+            cnt = np.concatenate(sizes)
+        else:
+            perm = np.arange(V)
+            cnt = np.array([V])
+        self.perm = perm
+        self.size = cnt.astype(np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(self.size)])
+        n_t = len(self.size)
+        self.centre = np.empty((n_t, dim))
+        self.radius = np.empty(n_t)
+        for t, (s, e) in enumerate(zip(self.starts[:-1], self.starts[1:])):
+            x = base64[perm[s:e]]
+            c = x.mean(axis=0)
+            d = x - c
+            self.centre[t] = c
+            self.radius[t] = np.sqrt(np.einsum("ij,ij->i", d, d).max())
+        self.radius *= 1 + 1e-9
+        self.centre_sq = np.einsum("ij,ij->i", self.centre, self.centre)
+        b = bias[perm]
+        heads = self.starts[:-1]
+        self.bias_max = np.maximum.reduceat(b, heads)
+        self.bias_mean = np.add.reduceat(b, heads) / self.size
+        self.g_max = np.maximum.reduceat(b + 0.5 * e_sq[perm], heads)
+        self.base32 = np.empty((V, dim + 1), dtype=np.float32)
+        self.base32[:, :dim] = base64[perm] if n_tiles <= 1 else b32[perm]
+        self.base32[:, dim] = b
+
+    @classmethod
+    def _kmeans(cls, x: np.ndarray, n_c: int, rng: np.random.Generator) -> np.ndarray:
+        """Cell of each row of ``x`` (float32) among ``n_c`` k-means cells: centres from
+        ``_KMEANS_ITERS`` Lloyd iterations on a sample of ``_KMEANS_SAMPLE`` rows per cell,
+        then every row assigned to its nearest centre. Any partition keeps the search exact;
+        a good one only makes it faster."""
+        if n_c <= 1 or len(x) <= n_c:
+            return np.zeros(len(x), dtype=np.int64) if n_c <= 1 else np.arange(len(x))
+        sample = x[np.sort(rng.choice(len(x), min(len(x), _KMEANS_SAMPLE * n_c), replace=False))]
+        cent = sample[np.sort(rng.choice(len(sample), n_c, replace=False))].copy()
+        for _ in range(_KMEANS_ITERS):
+            lab = cls._nearest(sample, cent)
+            cnt = np.bincount(lab, minlength=n_c)
+            sums = np.zeros(cent.shape)
+            cls._sum_by(sums, lab, sample)
+            nz = cnt > 0
+            cent[nz] = (sums[nz] / cnt[nz, None]).astype(np.float32)
+        return cls._nearest(x, cent)
+
+    @staticmethod
+    def _nearest(x: np.ndarray, cent: np.ndarray) -> np.ndarray:
+        """Index of the nearest centre of each row of ``x`` (float32, in chunks)."""
+        half = 0.5 * np.einsum("ij,ij->i", cent, cent)
+        out = np.empty(len(x), dtype=np.int64)
+        step = max(1, 2**22 // len(cent))
+        for s in range(0, len(x), step):
+            out[s : s + step] = np.argmax(x[s : s + step] @ cent.T - half, axis=1)
+        return out
+
+    @staticmethod
+    def _sum_by(sums: np.ndarray, lab: np.ndarray, x: np.ndarray) -> None:
+        """``sums[j] += x[lab == j].sum(0)`` for every j (sorted segments, one reduceat)."""
+        o = np.argsort(lab, kind="stable")
+        sl = lab[o]
+        heads = np.flatnonzero(np.r_[True, sl[1:] != sl[:-1]])
+        sums[sl[heads]] += np.add.reduceat(x[o].astype(np.float64), heads, axis=0)
+
+    def bounds(self, q64: np.ndarray) -> np.ndarray:
+        """Upper bound of ``q . e + bias(e)`` over each tile, for each query (shape (n, T)).
+
+        The smaller of two bounds, both valid for any bias: ``q . c + |q| r + max bias``
+        (Cauchy-Schwarz on ``e - c``), and, writing ``bias(e) = g(e) - |e|^2 / 2`` so that
+        ``q . e + bias(e) = |q|^2 / 2 - |q - e|^2 / 2 + g(e)``,
+        ``|q|^2 / 2 - max(0, |q - c| - r)^2 / 2 + max g`` (triangle inequality; tight for
+        euclidean, where g = 0, and for unit vectors, where g = 1/2). A small relative
+        slack covers the float64 rounding of the bound and of the scores.
+        """
+        qc = q64 @ self.centre.T
+        q_sq = np.einsum("ij,ij->i", q64, q64)[:, None]
+        q_norm = np.sqrt(q_sq)
+        scale = q_sq + q_norm * (np.sqrt(self.centre_sq) + self.radius) + np.abs(self.bias_max) + np.abs(self.g_max) + 1e-300
+        lin = qc + q_norm * self.radius + self.bias_max
+        d2 = q_sq - 2.0 * qc + self.centre_sq
+        d = np.sqrt(np.maximum(d2 - 1e-12 * (q_sq + self.centre_sq), 0.0))
+        tri = 0.5 * q_sq - 0.5 * np.maximum(d - self.radius, 0.0) ** 2 + self.g_max
+        return np.minimum(lin, tri) + 1e-9 * scale
+
+
+def _exact_all(q: np.ndarray, base64: np.ndarray, bias: np.ndarray, banned, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top k of one query among all songs, scored in float64 (ties: lower index)."""
+    full = base64 @ q + bias
+    full[np.asarray(banned, dtype=np.int64)] = -np.inf
+    if np.count_nonzero(np.isfinite(full)) < k:
+        raise ValueError(f"fewer than k={k} songs are left to suggest once the query and its exclusions are removed")
+    part = np.argpartition(-full, k)[: k + 1] if len(full) > k + 1 else np.arange(len(full))
+    kth = np.sort(full[part])[::-1][k - 1]
+    pool = np.flatnonzero(full >= kth)
+    o = np.lexsort((pool, -full[pool]))[:k]
+    return pool[o], full[pool[o]]
+
+
+def _search_block(tiles: _Tiles, q64: np.ndarray, qsong: np.ndarray, excl: np.ndarray | None, err: np.ndarray,
+                  base64: np.ndarray, bias: np.ndarray, k: int, e_norm_max: float,
+                  bias_max: float) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top k of a block of queries (see :func:`nearest_neighbours`, Notes)."""
+    b, dim = q64.shape
+    n_tiles = len(tiles.size)
+    n_ban = 1 + (0 if excl is None else excl.shape[1])
+    need_a = k + n_ban
+    qa = np.ones((b, dim + 1), dtype=np.float32)
+    qa[:, :dim] = q64
+    bound = tiles.bounds(q64)
+
+    def banned_pairs(rows: np.ndarray, songs: np.ndarray) -> np.ndarray:
+        bad = songs == qsong[rows]
+        if excl is not None:
+            bad |= (excl[rows] == songs[:, None]).any(axis=1)
+        return bad
+
+    def tile_products(pairs_by_tile):
+        """(tile start, tile end, rows, float32 scores of rows x tile songs), rows in chunks."""
+        for t, rows in pairs_by_tile:
+            s, e = int(tiles.starts[t]), int(tiles.starts[t + 1])
+            step = max(1, _TILE_FLOATS // (e - s))
+            for c in range(0, len(rows), step):
+                r = rows[c : c + step]
+                yield s, e, r, qa[r] @ tiles.base32[s:e].T
+
+    # phase A: each query's most promising tiles, enough of them to hold k songs besides the
+    # banned ones; the k-th best float32 score there bounds the k-th exact score from below
+    promise = q64 @ tiles.centre.T + tiles.bias_mean
+    p = min(_PHASE_A, n_tiles)
+    top_p = np.argpartition(-promise, p - 1, axis=1)[:, :p] if p < n_tiles else np.broadcast_to(np.arange(n_tiles), (b, n_tiles))
+    short = np.flatnonzero(tiles.size[top_p].sum(axis=1) < need_a)
+    full = np.setdiff1d(np.arange(b), short)
+    a_rows, a_tiles = np.repeat(full, p), top_p[full].ravel()
+    if len(short):   # more tiles, in order of promise, until they hold need_a songs
+        order = np.argsort(-promise[short], axis=1, kind="stable")
+        before = np.cumsum(tiles.size[order], axis=1) - tiles.size[order]
+        r, j = np.nonzero((before < need_a) | (np.arange(n_tiles) < p))
+        a_rows, a_tiles = np.concatenate([a_rows, short[r]]), np.concatenate([a_tiles, order[r, j]])
+    o = np.argsort(a_tiles, kind="stable")
+    a_rows, a_tiles = a_rows[o], a_tiles[o]
+    heads = np.flatnonzero(np.r_[True, a_tiles[1:] != a_tiles[:-1]]) if len(o) else np.array([], dtype=np.int64)
+    groups = [(int(a_tiles[h]), a_rows[h:nx]) for h, nx in zip(heads, np.r_[heads[1:], len(o)])]
+    f_rows, f_songs, f_vals = [], [], []
+    for s, e, r, sc in tile_products(groups):
+        kk = min(need_a, e - s)
+        top = np.argpartition(-sc, kk - 1, axis=1)[:, :kk] if kk < e - s else np.broadcast_to(np.arange(e - s), sc.shape)
+        f_rows.append(np.repeat(r, kk))
+        f_songs.append(tiles.perm[s + top].ravel())
+        f_vals.append(np.take_along_axis(sc, top, axis=1).ravel())
+    f_rows, f_songs, f_vals = (np.concatenate(x) for x in (f_rows, f_songs, f_vals))
+    keep = ~banned_pairs(f_rows, f_songs)
+    f_rows, f_vals = f_rows[keep], f_vals[keep]
+    o = np.lexsort((-f_vals, f_rows))
+    f_rows, f_vals = f_rows[o], f_vals[o]
+    cnt = np.bincount(f_rows, minlength=b)
+    first = np.cumsum(cnt) - cnt
+    kth = np.full(b, -np.inf)
+    has = cnt >= k
+    kth[has] = f_vals[first[has] + k - 1]
+    dense = ~np.isfinite(kth)
+    # every song of the true top k scores at least the k-th exact score >= kth - err / 2:
+    # tiles whose bound is below that hold none of them; inside the others, its float32
+    # score is at least kth - err
+    tau = kth - err
+    theta = (kth - 2 * err).astype(np.float32)
+    needT = np.ascontiguousarray((bound >= tau[:, None]) & ~dense[:, None]).T
+    groups = [(t, np.flatnonzero(needT[t])) for t in range(n_tiles)]
+    groups = [(t, r) for t, r in groups if len(r)]
+    c_rows, c_songs = [], []
+    n_cand = np.zeros(b, dtype=np.int64)
+    for s, e, r, sc in tile_products(groups):
+        th = theta[r]
+        some = np.flatnonzero(sc.max(axis=1) >= th)   # most rows have no candidate in a tile
+        if len(some) == 0:
+            continue
+        hit = sc[some] >= th[some, None]
+        n_cand[r[some]] += np.count_nonzero(hit, axis=1)
+        rr, cc = np.nonzero(hit)
+        c_rows.append(r[some[rr]])
+        c_songs.append(tiles.perm[s + cc])
+    dense |= n_cand > max(_MAX_CAND, 4 * need_a)
+    c_rows = np.concatenate(c_rows) if c_rows else np.zeros(0, dtype=np.int64)
+    c_songs = np.concatenate(c_songs) if c_songs else np.zeros(0, dtype=np.int64)
+    keep = ~dense[c_rows] & ~banned_pairs(c_rows, c_songs)
+    c_rows, c_songs = c_rows[keep], c_songs[keep]
+    exact = np.empty(len(c_rows))
+    step = 2**16
+    for s in range(0, len(c_rows), step):
+        r, sg = c_rows[s : s + step], c_songs[s : s + step]
+        exact[s : s + step] = np.einsum("ij,ij->i", q64[r], base64[sg]) + bias[sg]
+    o = np.lexsort((c_songs, -exact, c_rows))
+    c_songs, exact = c_songs[o], exact[o]
+    cnt = np.bincount(c_rows, minlength=b)
+    first = np.cumsum(cnt) - cnt
+    dense |= cnt < k
+    top = np.zeros((b, k), dtype=np.int64)
+    top_s = np.zeros((b, k))
+    ok = np.flatnonzero(~dense)
+    pos = first[ok, None] + np.arange(k)
+    top[ok] = c_songs[pos]
+    top_s[ok] = exact[pos]
+    # float64 near-ties (within its rounding error) are decided as a matrix-vector product
+    # decides them, so that the ranking is the one of ``base @ q + bias``, whatever the row
+    after = np.full(b, -np.inf)
+    more = ok[cnt[ok] > k]
+    after[more] = exact[first[more] + k]
+    gaps = -np.diff(np.concatenate([top_s, after[:, None]], axis=1), axis=1)
+    tol = 1e-12 * (np.linalg.norm(q64, axis=1) * e_norm_max + bias_max)
+    for i in ok[(gaps[ok] <= tol[ok, None]).any(axis=1)]:
+        pool = c_songs[first[i] : first[i] + cnt[i]]
+        full = base64[pool] @ q64[i] + bias[pool]
+        o = np.lexsort((pool, -full))[:k]
+        top[i], top_s[i] = pool[o], full[o]
+    for i in np.flatnonzero(dense):
+        ban = [qsong[i]] if excl is None else np.append(excl[i][excl[i] >= 0], qsong[i])
+        top[i], top_s[i] = _exact_all(q64[i], base64, bias, ban, k)
+    return top, top_s
+
+
+def _one_thread():
+    """Context in which BLAS runs on the calling thread only (threadpoolctl, installed with
+    scikit-learn; without it, nothing changes): the tile products are small, and BLAS threads
+    cost more to start and to synchronise than they save, the more so on a busy machine."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover
+        return contextlib.nullcontext()
+    return threadpool_limits(1, user_api="blas")
 
 
 def nearest_neighbours(
@@ -169,8 +422,8 @@ def nearest_neighbours(
         Search from these vectors instead of the query songs' own rows (for
         example the mean of the last songs); ``queries`` are still excluded.
     block : int, optional
-        Queries scored per matrix product (memory: about 4 x block x V bytes);
-        default: as many as fit in 128 MiB of float32 scores (at least 16).
+        Queries searched together (memory grows with it: about 24 x block x V / 512
+        bytes of tile bounds, plus the candidates); default 8,192.
     progress : callable, optional
         Receives a progress line about every tenth of the blocks (nothing for a
         single block), for example ``logger.info``.
@@ -182,17 +435,37 @@ def nearest_neighbours(
     scores : numpy.ndarray of float64, shape (n, k)
         Cosine similarity, or Euclidean distance for ``metric="euclidean"``.
 
+    Raises
+    ------
+    ValueError
+        Unknown metric, k out of range, or fewer than k songs left for a query once
+        it and its exclusions are removed.
+
     Notes
     -----
-    Exactness: with ``u = 2**-24``, a float32 dot product of length K of float64
-    vectors rounded to float32 is within ``(K + 2) u (1 + 1e-6) sum_i |q_i e_i|`` of
-    the exact one, whatever the summation order (Higham, Thm 3.1 plus the rounding
-    of the inputs). The scores are ``[q, 1] . [e, bias(e)]`` (K = dim + 1), so
-    ``sum_i |q_i e_i| <= |q| max|e| + max|bias|``; ``err`` below is twice that bound.
-    A query is accepted when its k-th exact (float64) score beats the best float32
-    score left out of its candidates by more than ``2 err``: no song outside the
-    candidates can then reach the top k; any other query is re-scored in float64
-    against the whole vocabulary.
+    Scores are ``s(q, e) = q . e + bias(e)`` on the vectors of :func:`_prepare`, higher
+    is nearer. The songs are cut into tiles of about ``_TILE`` songs (k-means, seeded),
+    each with its centre ``c``, radius ``r`` and its largest ``bias`` and ``bias + |e|^2/2``,
+    which bound the best score any song of the tile can reach (:meth:`_Tiles.bounds`).
+    For each block of queries:
+
+    1. each query's most promising tile (or tiles, to hold ``k`` songs besides the
+       excluded ones) is scored in float32; its k-th best float32 score ``t`` gives
+       ``t - err / 2``, a lower bound of the query's true k-th exact score;
+    2. every tile whose bound reaches ``t - err`` is scored in float32 (tile by tile,
+       with the queries that need it), and every song whose float32 score is at least
+       ``t - 2 err`` becomes a candidate: a song of the true top k scores at least
+       ``t - err / 2`` exactly, so at least ``t - err`` in float32;
+    3. the candidates are re-scored in float64 and sorted (ties: lower index).
+
+    The result is therefore exactly the float64 ranking. A query with too many
+    candidates (or fewer than ``k`` songs in its first tiles) is re-scored in float64
+    against the whole vocabulary. ``err``: with ``u = 2**-24``, a float32 dot product
+    of length K of float64 vectors rounded to float32 is within
+    ``(K + 2) u (1 + 1e-6) sum_i |q_i e_i|`` of the exact one, whatever the summation
+    order (Higham, Thm 3.1 plus the rounding of the inputs). The scores are
+    ``[q, 1] . [e, bias(e)]`` (K = dim + 1), so ``sum_i |q_i e_i| <= |q| max|e| + max|bias|``;
+    ``err`` is twice that bound.
     """
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
@@ -206,7 +479,14 @@ def nearest_neighbours(
         if len(uq) < len(queries):
             idx, sc = nearest_neighbours(emb, uq, k=k, metric=metric, block=block, progress=progress)
             return idx[inverse], sc[inverse]
-    n_excl = 1 + (0 if exclude is None else exclude.shape[1])
+    if exclude is not None:
+        exclude = np.asarray(exclude, dtype=np.int64)
+    with _one_thread():
+        return _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress)
+
+
+def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress):
+    """:func:`nearest_neighbours` once its arguments are checked."""
     base64, bias, shift = _prepare(emb, metric)
     n, dim = len(queries), emb.shape[1]
     if query_vectors is None:
@@ -218,107 +498,27 @@ def nearest_neighbours(
             q64 = q64 / np.where(nq == 0, 1.0, nq)
         elif shift is not None:
             q64 = q64 - shift
-    e_norm = np.sqrt(np.einsum("ij,ij->i", base64, base64))
+    e_sq = np.einsum("ij,ij->i", base64, base64)
+    e_norm_max = float(np.sqrt(e_sq.max()))
+    bias_max = float(np.abs(bias).max())
     q_norm_all = np.linalg.norm(q64, axis=1)
-    # float32 copy, rows augmented with the bias, padded to whole chunks (padding scores _PAD).
-    # Euclidean: rows sorted by norm, since |q - e| >= | |q| - |e| |, a query only needs the
-    # songs whose norm is within an upper bound of its k-th distance of its own norm: a
-    # contiguous range of rows; queries are processed in order of norm so that a block's
-    # ranges overlap.
-    n_chunks = -(-V // _CHUNK)
-    width = n_chunks * _CHUNK
-    if metric == "euclidean":
-        perm = np.argsort(e_norm, kind="stable")
-        q_order = np.argsort(q_norm_all, kind="stable")
-    else:
-        perm = np.arange(V)
-        q_order = np.arange(n)
-    rank = np.empty(V, dtype=np.int64)
-    rank[perm] = np.arange(V)
-    perm_pad = np.concatenate([perm, np.arange(V, width)])
-    key = e_norm[perm]
-    base32 = np.zeros((width, dim + 1), dtype=np.float32)
-    base32[:V, :dim] = base64[perm]
-    base32[:V, dim] = bias[perm]
-    base32[V:, dim] = _PAD
-    m = min(V, k + n_excl + _MARGIN)
+    tiles = _Tiles(base64, bias, e_sq, _TILE)
     out_idx = np.empty((n, k), dtype=np.int64)
     out_score = np.empty((n, k), dtype=np.float64)
-    e_norm_max = float(e_norm.max())
-    bias_max = float(np.abs(bias).max())
-    n_probe = min(V, 2048)   # the most frequent songs (lowest indices): an upper bound on the k-th distance
     if block is None:
-        block = max(16, _BLOCK_FLOATS // width)
-    bmax = min(block, max(n, 1))
-    qa = np.ones((bmax, dim + 1), dtype=np.float32)
-    s32_buf = np.empty(bmax * width, dtype=np.float32)
+        block = _BLOCK
+    # queries in order of their best tile, so that a block's queries share tiles
+    q_order = np.arange(n)
+    if n > block and len(tiles.size) > 1:
+        home = np.concatenate([np.argmax(tiles.bounds(q64[s : s + 4096]), axis=1) for s in range(0, n, 4096)])
+        q_order = np.argsort(home, kind="stable")
     meter = BlockProgress(progress, n, block, label="nearest neighbours:")
     for start in range(0, n, block):
         sel = q_order[start : start + block]
-        b = len(sel)
-        qb64 = q64[sel]
-        qb = queries[sel]
+        err = 2.0 * (dim + 3) * (_EPS32 / 2) * (1 + 1e-6) * (q_norm_all[sel] * e_norm_max + bias_max)
         excl = None if exclude is None else exclude[sel]
-        q_norm = q_norm_all[sel]
-        err = 2.0 * (dim + 3) * (_EPS32 / 2) * (1 + 1e-6) * (q_norm * e_norm_max + bias_max)
-        lo, hi = 0, width
-        if metric == "euclidean":
-            # upper bound on each query's k-th distance: its k-th nearest among the probe songs
-            probe = qb64 @ base64[:n_probe].T + bias[:n_probe]
-            own = qb < n_probe
-            probe[np.flatnonzero(own), qb[own]] = -np.inf
-            if excl is not None:
-                r, c = np.nonzero((excl >= 0) & (excl < n_probe))
-                probe[r, excl[r, c]] = -np.inf
-            if n_probe - n_excl >= k:
-                kth = -np.partition(-probe, k - 1, axis=1)[:, k - 1]
-                d2 = np.maximum(q_norm**2 - 2.0 * kth, 0.0) + 1e-12 * (1.0 + q_norm**2 + e_norm_max**2)
-                reach = np.sqrt(d2) * (1 + 1e-9) + 1e-12
-                lo_q = np.searchsorted(key, q_norm - reach, side="left")
-                hi_q = np.searchsorted(key, q_norm + reach, side="right")
-                lo = int(lo_q.min()) // _CHUNK * _CHUNK
-                hi = width if hi_q.max() >= V else -(-int(hi_q.max()) // _CHUNK) * _CHUNK
-                hi = max(hi, lo + _CHUNK * (m + 1))
-                if hi > width:
-                    lo, hi = max(0, width - (hi - lo)), width
-        w = hi - lo
-        s32 = s32_buf[: b * w].reshape(b, w)
-        qa[:b, :dim] = qb64
-        np.matmul(qa[:b], base32[lo:hi].T, out=s32)
-        rows = np.arange(b)
-        col = rank[qb] - lo
-        inside = (col >= 0) & (col < w)
-        s32[rows[inside], col[inside]] = -np.inf
-        if excl is not None:
-            r, c = np.nonzero(excl >= 0)
-            col = rank[excl[r, c]] - lo
-            inside = (col >= 0) & (col < w)
-            s32[r[inside], col[inside]] = -np.inf
-        cand_pos, outside = _top_candidates(s32, m)
-        cand = perm_pad[lo + cand_pos]
-        valid = cand < V
-        cand = np.where(valid, cand, 0)
-        exact = np.einsum("ij,icj->ic", qb64, base64[cand]) + bias[cand]
-        exact[~valid | (cand == qb[:, None])] = -np.inf
-        if excl is not None:
-            banned = (cand[:, :, None] == excl[:, None, :]).any(axis=2)
-            exact[banned] = -np.inf
-        order = np.lexsort((cand, -exact), axis=1)
-        top = np.take_along_axis(cand, order[:, :k], axis=1)
-        top_s = np.take_along_axis(exact, order[:, :k], axis=1)
-        # guaranteed exact when the k-th exact score beats anything outside by more than the error
-        unsure = ~(top_s[:, -1] > outside + 2 * err)
-        unsure &= np.isfinite(outside)
-        for i in np.flatnonzero(unsure):
-            # every song of the true top k scores at least the k-th candidate's exact score
-            # (the candidates are a subset), so its float32 score is above that minus err:
-            # re-score in float64 exactly the songs whose float32 score passes that threshold
-            pool = perm_pad[lo + np.flatnonzero(s32[i] >= top_s[i, -1] - 2 * err[i])]
-            pool = pool[pool < V]
-            banned_i = [qb[i]] if excl is None else np.append(excl[i][excl[i] >= 0], qb[i])
-            top[i], top_s[i] = _exact_pool(qb64[i], pool, base64, bias, banned_i, k)
-        out_idx[sel] = top
-        out_score[sel] = top_s
+        out_idx[sel], out_score[sel] = _search_block(tiles, q64[sel], queries[sel], excl, err, base64, bias, k,
+                                                      e_norm_max, bias_max)
         meter.done(start // block, min(n, start + block))
     if metric == "euclidean":
         q_sq = np.einsum("ij,ij->i", q64, q64)[:, None]
