@@ -10,7 +10,9 @@ therefore exactly the float64 ranking, at the speed of a float32 GEMM.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import os
 from typing import Callable
 
 import numpy as np
@@ -107,6 +109,11 @@ _BLOCK = 8192
 #: candidate songs per query above which the query is re-scored in float64 against every song
 _MAX_CAND = 20_000
 _EPS32 = float(np.finfo(np.float32).eps)
+#: threads scoring tiles (each with single-threaded BLAS)
+#: slabs per norm shell (first level of the tiles when the norms vary)
+_SLABS = 2
+_TWO_MEANS = 1
+_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 class _Tiles:
@@ -134,36 +141,53 @@ class _Tiles:
         V, dim = base64.shape
         n_tiles = max(1, V // max(1, tile))
         if n_tiles > 1:
-            # two levels: about sqrt(n_tiles) coarse cells, each cut into cells of about
-            # ``tile`` songs, so that assigning the songs costs V x (sqrt(T) + cell count)
-            # products instead of V x T
-            rng = np.random.default_rng(seed)
             b32 = base64.astype(np.float32)
-            n1 = max(1, int(round(np.sqrt(n_tiles))))
-            lab1 = self._kmeans(b32, n1, rng)
-            perm = np.argsort(lab1, kind="stable")
-            cnt1 = np.bincount(lab1, minlength=n1)
+            norm = np.sqrt(e_sq)
+            lo, hi = np.quantile(norm, [0.05, 0.95])
+            if hi - lo > 1e-3 * hi:
+                # norms that vary (euclidean): shells of equal counts by norm, each cut into
+                # ``_SLABS`` slabs along its principal direction; a tile's norms are then close,
+                # which the annulus bound uses, and so are its directions
+                n1 = max(1, int(round(n_tiles / _SLABS)))
+                perm = np.argsort(norm, kind="stable")
+                cells = np.linspace(0, V, n1 + 1).round().astype(np.int64)
+                parts = _SLABS
+            else:
+                # unit vectors (cosine): about sqrt(T) k-means cells, each cut by k-means again
+                # into cells of about ``tile`` songs (so that assigning the songs costs V x
+                # (sqrt(T) + cells) products instead of V x T)
+                rng = np.random.default_rng(seed)
+                n1 = max(1, int(round(np.sqrt(n_tiles))))
+                lab1 = self._kmeans(b32, n1, rng)
+                perm = np.argsort(lab1, kind="stable")
+                bounds = [0]
+                for j0, j1 in zip(*self._heads(np.bincount(lab1, minlength=n1))):
+                    if j1 > j0:
+                        idx = perm[j0:j1]
+                        lab = self._kmeans(b32[idx], max(1, int(round((j1 - j0) / tile))), rng)
+                        perm[j0:j1] = idx[np.argsort(lab, kind="stable")]
+                        c = np.bincount(lab)
+                        bounds.extend(j0 + np.cumsum(c[c > 0]))
+                cells = np.array(bounds)
+                parts = 1
             sizes = []
-            for j0, j1 in zip(np.cumsum(cnt1) - cnt1, np.cumsum(cnt1)):
-                if j1 == j0:
-                    continue
-                idx = perm[j0:j1]
-                lab = self._kmeans(b32[idx], max(1, int(round((j1 - j0) / tile))), rng)
-                o = np.argsort(lab, kind="stable")
-                perm[j0:j1] = idx[o]
-                c = np.bincount(lab)
-                for head, size in zip(j0 + np.cumsum(c) - c, c):
-                    if size > 2 * tile:
-                        # a cell k-means could not cut (a diffuse cloud): slabs along its widest
-                        # direction, so that no tile is much larger than ``tile``
-                        x = b32[perm[head : head + size]]
-                        d = x - x.mean(axis=0)
-                        w = d[np.argmax(np.einsum("ij,ij->i", d, d))]
-                        perm[head : head + size] = perm[head : head + size][np.argsort(x @ w, kind="stable")]
-                        parts = -(-size // tile)
-                        sizes.append(np.diff(np.linspace(0, size, parts + 1).round().astype(np.int64)))
-                    elif size:
-                        sizes.append(np.array([size]))
+            for j0, j1 in zip(cells[:-1], cells[1:]):
+                # slabs along the principal direction: the shells' parts, and any cell that
+                # k-means left much larger than ``tile`` (a diffuse cloud)
+                n_parts = parts if parts > 1 else (-(-(j1 - j0) // tile) if j1 - j0 > 2 * tile else 1)
+                if n_parts == 2 and parts == 2 and _TWO_MEANS and j1 - j0 >= 4:
+                    idx = perm[j0:j1]
+                    side = self._two_means(b32[idx])
+                    o = np.argsort(side, kind="stable")
+                    perm[j0:j1] = idx[o]
+                    n_true = int(side.sum())
+                    sizes.append(np.array([j1 - j0 - n_true, n_true]))
+                elif n_parts > 1 and j1 - j0 >= 2 * n_parts:
+                    idx = perm[j0:j1]
+                    perm[j0:j1] = idx[np.argsort(self._principal(b32[idx]), kind="stable")]
+                    sizes.append(np.diff(np.linspace(0, j1 - j0, n_parts + 1).round().astype(np.int64)))
+                elif j1 > j0:
+                    sizes.append(np.array([j1 - j0]))
             cnt = np.concatenate(sizes)
         else:
             perm = np.arange(V)
@@ -187,9 +211,42 @@ class _Tiles:
         self.bias_max = np.maximum.reduceat(b, heads)
         self.bias_mean = np.add.reduceat(b, heads) / self.size
         self.g_max = np.maximum.reduceat(b + 0.5 * e_sq[perm], heads)
+        norm = np.sqrt(e_sq[perm])
+        self.norm_min = np.minimum.reduceat(norm, heads) * (1 - 1e-12)
+        self.norm_max = np.maximum.reduceat(norm, heads) * (1 + 1e-12)
         self.base32 = np.empty((V, dim + 1), dtype=np.float32)
         self.base32[:, :dim] = base64[perm] if n_tiles <= 1 else b32[perm]
         self.base32[:, dim] = b
+
+    @staticmethod
+    def _heads(cnt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end of each segment of sizes ``cnt``."""
+        ends = np.cumsum(cnt)
+        return ends - cnt, ends
+
+    @classmethod
+    def _two_means(cls, x: np.ndarray) -> np.ndarray:
+        """Two k-means cells of the rows of ``x`` (True: the second), started from the halves
+        along the principal direction."""
+        p = cls._principal(x)
+        side = p > np.median(p)
+        for _ in range(_KMEANS_ITERS):
+            if side.all() or not side.any():
+                break
+            c0, c1 = x[~side].mean(axis=0), x[side].mean(axis=0)
+            side = x @ (c1 - c0) > 0.5 * (c1 @ c1 - c0 @ c0)
+        return side
+
+    @staticmethod
+    def _principal(x: np.ndarray) -> np.ndarray:
+        """Projection of the rows of ``x`` on (an approximation of) their principal direction:
+        a few power iterations from a fixed start."""
+        d = x - x.mean(axis=0)
+        w = np.ones(x.shape[1], dtype=x.dtype)
+        for _ in range(3):
+            w = d.T @ (d @ w)
+            w /= max(float(np.abs(w).max()), 1e-30)
+        return d @ w
 
     @classmethod
     def _kmeans(cls, x: np.ndarray, n_c: int, rng: np.random.Generator) -> np.ndarray:
@@ -246,7 +303,19 @@ class _Tiles:
         d2 = q_sq - 2.0 * qc + self.centre_sq
         d = np.sqrt(np.maximum(d2 - 1e-12 * (q_sq + self.centre_sq), 0.0))
         tri = 0.5 * q_sq - 0.5 * np.maximum(d - self.radius, 0.0) ** 2 + self.g_max
-        return np.minimum(lin, tri) + 1e-9 * scale
+        n_best = np.clip(q_norm, self.norm_min, self.norm_max)
+        ann = q_norm * n_best - 0.5 * n_best**2 + self.g_max
+        cs = q_norm * self.norm_max + self.bias_max
+        return np.minimum(np.minimum(lin, tri), np.minimum(ann, cs)) + 1e-9 * (scale + self.norm_max**2)
+
+
+def _map(fn, items):
+    """``map(fn, items)`` on ``_THREADS`` threads (numpy and BLAS release the GIL), in order."""
+    items = list(items)
+    if _THREADS < 2 or len(items) < 2:
+        return map(fn, items)
+    with concurrent.futures.ThreadPoolExecutor(_THREADS) as pool:
+        return list(pool.map(fn, items))
 
 
 def _exact_all(q: np.ndarray, base64: np.ndarray, bias: np.ndarray, banned, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -280,14 +349,13 @@ def _search_block(tiles: _Tiles, q64: np.ndarray, qsong: np.ndarray, excl: np.nd
             bad |= (excl[rows] == songs[:, None]).any(axis=1)
         return bad
 
-    def tile_products(pairs_by_tile):
-        """(tile start, tile end, rows, float32 scores of rows x tile songs), rows in chunks."""
+    def tile_work(pairs_by_tile):
+        """(tile start, tile end, rows) work items, rows in chunks of at most _TILE_FLOATS scores."""
         for t, rows in pairs_by_tile:
             s, e = int(tiles.starts[t]), int(tiles.starts[t + 1])
             step = max(1, _TILE_FLOATS // (e - s))
             for c in range(0, len(rows), step):
-                r = rows[c : c + step]
-                yield s, e, r, qa[r] @ tiles.base32[s:e].T
+                yield s, e, rows[c : c + step]
 
     # phase A: each query's most promising tiles, enough of them to hold k songs besides the
     # banned ones; the k-th best float32 score there bounds the k-th exact score from below
@@ -306,13 +374,15 @@ def _search_block(tiles: _Tiles, q64: np.ndarray, qsong: np.ndarray, excl: np.nd
     a_rows, a_tiles = a_rows[o], a_tiles[o]
     heads = np.flatnonzero(np.r_[True, a_tiles[1:] != a_tiles[:-1]]) if len(o) else np.array([], dtype=np.int64)
     groups = [(int(a_tiles[h]), a_rows[h:nx]) for h, nx in zip(heads, np.r_[heads[1:], len(o)])]
-    f_rows, f_songs, f_vals = [], [], []
-    for s, e, r, sc in tile_products(groups):
+
+    def phase_a(item):
+        s, e, r = item
+        sc = qa[r] @ tiles.base32[s:e].T
         kk = min(need_a, e - s)
         top = np.argpartition(-sc, kk - 1, axis=1)[:, :kk] if kk < e - s else np.broadcast_to(np.arange(e - s), sc.shape)
-        f_rows.append(np.repeat(r, kk))
-        f_songs.append(tiles.perm[s + top].ravel())
-        f_vals.append(np.take_along_axis(sc, top, axis=1).ravel())
+        return np.repeat(r, kk), tiles.perm[s + top].ravel(), np.take_along_axis(sc, top, axis=1).ravel()
+
+    f_rows, f_songs, f_vals = zip(*_map(phase_a, tile_work(groups)))
     f_rows, f_songs, f_vals = (np.concatenate(x) for x in (f_rows, f_songs, f_vals))
     keep = ~banned_pairs(f_rows, f_songs)
     f_rows, f_vals = f_rows[keep], f_vals[keep]
@@ -332,21 +402,21 @@ def _search_block(tiles: _Tiles, q64: np.ndarray, qsong: np.ndarray, excl: np.nd
     needT = np.ascontiguousarray((bound >= tau[:, None]) & ~dense[:, None]).T
     groups = [(t, np.flatnonzero(needT[t])) for t in range(n_tiles)]
     groups = [(t, r) for t, r in groups if len(r)]
-    c_rows, c_songs = [], []
-    n_cand = np.zeros(b, dtype=np.int64)
-    for s, e, r, sc in tile_products(groups):
+
+    def phase_b(item):
+        s, e, r = item
+        sc = qa[r] @ tiles.base32[s:e].T
         th = theta[r]
         some = np.flatnonzero(sc.max(axis=1) >= th)   # most rows have no candidate in a tile
-        if len(some) == 0:
-            continue
         hit = sc[some] >= th[some, None]
-        n_cand[r[some]] += np.count_nonzero(hit, axis=1)
         rr, cc = np.nonzero(hit)
-        c_rows.append(r[some[rr]])
-        c_songs.append(tiles.perm[s + cc])
+        return r[some[rr]], tiles.perm[s + cc]
+
+    found = list(_map(phase_b, tile_work(groups)))
+    c_rows = np.concatenate([x[0] for x in found] + [np.zeros(0, dtype=np.int64)])
+    c_songs = np.concatenate([x[1] for x in found] + [np.zeros(0, dtype=np.int64)])
+    n_cand = np.bincount(c_rows, minlength=b)
     dense |= n_cand > max(_MAX_CAND, 4 * need_a)
-    c_rows = np.concatenate(c_rows) if c_rows else np.zeros(0, dtype=np.int64)
-    c_songs = np.concatenate(c_songs) if c_songs else np.zeros(0, dtype=np.int64)
     keep = ~dense[c_rows] & ~banned_pairs(c_rows, c_songs)
     c_rows, c_songs = c_rows[keep], c_songs[keep]
     exact = np.empty(len(c_rows))
