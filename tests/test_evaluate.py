@@ -102,3 +102,135 @@ def test_check_embeddings():
         check_embeddings(np.zeros((4, 3), dtype=np.int32), 4)
     with pytest.raises(DataError, match="2-D"):
         check_embeddings(np.zeros(4), 4)
+
+
+# --- the tile index behind nearest_neighbours: exact whatever the tiles -----------------------
+
+def _reference(emb, q, k, metric, exclude=None, query_vectors=None):
+    """Float64 brute force on the same prepared vectors: top k by score, ties to the lower index."""
+    from track2vec.evaluate import _prepare
+    base, bias, shift = _prepare(emb, metric)
+    out = []
+    for i, qi in enumerate(q):
+        if query_vectors is None:
+            v = base[qi]
+        else:
+            v = np.asarray(query_vectors[i], dtype=np.float64)
+            if metric == "cosine":
+                v = v / (np.linalg.norm(v) or 1.0)
+            elif shift is not None:
+                v = v - shift
+        s = base @ v + bias
+        s[qi] = -np.inf
+        if exclude is not None:
+            s[exclude[i][exclude[i] >= 0]] = -np.inf
+        out.append(np.lexsort((np.arange(len(s)), -s))[:k])
+    return np.array(out)
+
+
+def _clustered(rng, V, dim, n_clusters=6, spread=0.05):
+    centres = rng.normal(size=(n_clusters, dim)) * rng.uniform(0.2, 3.0, size=(n_clusters, 1))
+    return centres[rng.integers(0, n_clusters, V)] + spread * rng.normal(size=(V, dim))
+
+
+@pytest.fixture
+def small_tiles(monkeypatch):
+    """Tiles of a few songs, so that tiny data exercises the multi-tile search."""
+    import track2vec.evaluate as ev
+    monkeypatch.setattr(ev, "_TILE", 8)
+    return ev
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+@pytest.mark.parametrize("kind", ["random", "clustered", "rare_near_origin"])
+def test_tiled_search_is_exact(small_tiles, metric, kind):
+    rng = np.random.default_rng(hash((metric, kind)) % 2**32)
+    V, dim = 600, 7
+    if kind == "random":
+        emb = rng.normal(size=(V, dim))
+    elif kind == "clustered":
+        emb = _clustered(rng, V, dim)
+    else:   # like word2vec: many small near-random vectors, a few large structured ones
+        emb = np.concatenate([_clustered(rng, 150, dim), 0.02 * rng.normal(size=(V - 150, dim))])
+    emb = emb.astype(np.float32)
+    q = rng.integers(0, V, 120)
+    for block in (None, 17):
+        idx, scores = nearest_neighbours(emb, q, k=10, metric=metric, block=block)
+        assert (idx == _reference(emb, q, 10, metric)).all()
+        d = np.diff(scores, axis=1)
+        assert (d <= 1e-12).all() if metric == "cosine" else (d >= -1e-12).all()
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_tiled_search_exclusions_and_query_vectors(small_tiles, metric):
+    rng = np.random.default_rng(5)
+    V = 300
+    emb = _clustered(rng, V, 5, spread=0.2)
+    q = rng.integers(0, V, 60)
+    excl = rng.integers(0, V, (60, 12))
+    excl[rng.random(excl.shape) < 0.3] = -1
+    idx, _ = nearest_neighbours(emb, q, k=7, metric=metric, exclude=excl)
+    assert (idx == _reference(emb, q, 7, metric, exclude=excl)).all()
+    qv = rng.normal(size=(60, 5))
+    idx, _ = nearest_neighbours(emb, q, k=7, metric=metric, exclude=excl, query_vectors=qv, block=9)
+    assert (idx == _reference(emb, q, 7, metric, exclude=excl, query_vectors=qv)).all()
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_tiled_search_exact_ties_go_to_the_lower_index(small_tiles, metric):
+    # every vector four times: exactly equal scores, which the lower index must win
+    rng = np.random.default_rng(2)
+    emb = np.repeat(rng.normal(size=(50, 4)), 4, axis=0)[rng.permutation(200)]
+    q = np.arange(0, 200, 3)
+    idx, _ = nearest_neighbours(emb, q, k=9, metric=metric)
+    assert (idx == _reference(emb, q, 9, metric)).all()
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+@pytest.mark.parametrize("V", [2, 3, 9, 40])
+def test_tiled_search_k_up_to_v_minus_one(small_tiles, metric, V):
+    rng = np.random.default_rng(V)
+    emb = rng.normal(size=(V, 3))
+    q = np.arange(V)
+    for k in sorted({1, V // 2 or 1, V - 1}):
+        idx, _ = nearest_neighbours(emb, q, k=k, metric=metric)
+        assert (idx == _reference(emb, q, k, metric)).all()
+
+
+def test_tiled_search_dense_fallback_is_exact(small_tiles, monkeypatch):
+    # a cap of candidates so low that queries are re-scored against every song
+    monkeypatch.setattr(small_tiles, "_MAX_CAND", 0)
+    rng = np.random.default_rng(3)
+    emb = _clustered(rng, 400, 6, spread=0.5)
+    q = rng.integers(0, 400, 50)
+    for metric in ("cosine", "euclidean"):
+        idx, _ = nearest_neighbours(emb, q, k=10, metric=metric)
+        assert (idx == _reference(emb, q, 10, metric)).all()
+
+
+def test_too_many_exclusions_raise():
+    emb = np.random.default_rng(0).normal(size=(6, 3))
+    with pytest.raises(ValueError, match="fewer than k"):
+        nearest_neighbours(emb, np.array([0]), k=3, exclude=np.array([[1, 2, 3, -1]]))
+
+
+@pytest.mark.parametrize("bias_kind", ["zero", "random", "euclidean", "unit"])
+def test_tile_bounds_hold_for_any_bias(bias_kind):
+    # the bounds must hold for any (vectors, bias) that _prepare may return, for example raw
+    # inner products (bias 0, vectors of any norm)
+    from track2vec.evaluate import _Tiles
+    rng = np.random.default_rng(7)
+    base = _clustered(rng, 500, 6, spread=0.3) * rng.uniform(0.1, 3, size=(500, 1))
+    if bias_kind == "unit":
+        base /= np.linalg.norm(base, axis=1, keepdims=True)
+    e_sq = np.einsum("ij,ij->i", base, base)
+    bias = {"zero": np.zeros(500), "random": rng.normal(size=500), "euclidean": -0.5 * e_sq,
+            "unit": np.zeros(500)}[bias_kind]
+    tiles = _Tiles(base, bias, e_sq, 16)
+    assert len(tiles.size) > 10 and sorted(tiles.perm) == list(range(500))
+    q = np.concatenate([rng.normal(size=(40, 6)) * 2, base[:20], np.zeros((1, 6))])
+    bound, _ = tiles.bounds(q)
+    scores = q @ base.T + bias
+    for t, (s, e) in enumerate(zip(tiles.starts[:-1], tiles.starts[1:])):
+        best = scores[:, tiles.perm[s:e]].max(axis=1)
+        assert (bound[:, t] >= best).all()

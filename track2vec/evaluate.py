@@ -123,6 +123,8 @@ class _Tiles:
     ----------
     perm : numpy.ndarray of int64, shape (V,)
         Songs in tile order: tile t holds ``perm[starts[t]:starts[t + 1]]``.
+    rank : numpy.ndarray of int64, shape (V,)
+        Position of each song in tile order (the inverse of ``perm``).
     starts : numpy.ndarray of int64, shape (T + 1,)
     size : numpy.ndarray of int64, shape (T,)
     centre : numpy.ndarray of float64, shape (T, dim)
@@ -193,6 +195,8 @@ class _Tiles:
             perm = np.arange(V)
             cnt = np.array([V])
         self.perm = perm
+        self.rank = np.empty(V, dtype=np.int64)
+        self.rank[perm] = np.arange(V)
         self.size = cnt.astype(np.int64)
         self.starts = np.concatenate([[0], np.cumsum(self.size)])
         n_t = len(self.size)
@@ -285,28 +289,45 @@ class _Tiles:
         heads = np.flatnonzero(np.r_[True, sl[1:] != sl[:-1]])
         sums[sl[heads]] += np.add.reduceat(x[o].astype(np.float64), heads, axis=0)
 
-    def bounds(self, q64: np.ndarray) -> np.ndarray:
-        """Upper bound of ``q . e + bias(e)`` over each tile, for each query (shape (n, T)).
+    def bounds(self, q64: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Upper bound of ``q . e + bias(e)`` over each tile, for each query (shape (n, T)),
+        and the products ``q . c`` with the tile centres.
 
-        The smaller of two bounds, both valid for any bias: ``q . c + |q| r + max bias``
-        (Cauchy-Schwarz on ``e - c``), and, writing ``bias(e) = g(e) - |e|^2 / 2`` so that
-        ``q . e + bias(e) = |q|^2 / 2 - |q - e|^2 / 2 + g(e)``,
-        ``|q|^2 / 2 - max(0, |q - c| - r)^2 / 2 + max g`` (triangle inequality; tight for
-        euclidean, where g = 0, and for unit vectors, where g = 1/2). A small relative
-        slack covers the float64 rounding of the bound and of the scores.
+        The smallest of four bounds, each valid for any bias. Write ``bias(e) = g(e) - |e|^2 / 2``,
+        so that ``q . e + bias(e) = |q|^2 / 2 - |q - e|^2 / 2 + g(e)``; with the tile's centre
+        ``c``, radius ``r`` and norms in ``[n0, n1]``:
+
+        * ``q . c + |q| r + max bias`` (Cauchy-Schwarz on ``e - c``);
+        * ``|q|^2 / 2 - max(0, |q - c| - r)^2 / 2 + max g`` (``|q - e| >= |q - c| - r``);
+        * ``n (|q| - n / 2) + max g`` with ``n = clip(|q|, n0, n1)`` (``|q - e| >= ||q| - |e||``);
+        * ``|q| n1 + max bias`` (``q . e <= |q| |e|``).
+
+        Euclidean (g = 0) gets the ball and the annulus around the origin, unit vectors
+        (g = 1/2) the spherical cap, raw inner products (bias 0) the first and last. A
+        relative slack of 1e-9 covers the float64 rounding of the bounds and of the scores.
         """
         qc = q64 @ self.centre.T
-        q_sq = np.einsum("ij,ij->i", q64, q64)[:, None]
-        q_norm = np.sqrt(q_sq)
-        scale = q_sq + q_norm * (np.sqrt(self.centre_sq) + self.radius) + np.abs(self.bias_max) + np.abs(self.g_max) + 1e-300
-        lin = qc + q_norm * self.radius + self.bias_max
-        d2 = q_sq - 2.0 * qc + self.centre_sq
-        d = np.sqrt(np.maximum(d2 - 1e-12 * (q_sq + self.centre_sq), 0.0))
-        tri = 0.5 * q_sq - 0.5 * np.maximum(d - self.radius, 0.0) ** 2 + self.g_max
-        n_best = np.clip(q_norm, self.norm_min, self.norm_max)
-        ann = q_norm * n_best - 0.5 * n_best**2 + self.g_max
-        cs = q_norm * self.norm_max + self.bias_max
-        return np.minimum(np.minimum(lin, tri), np.minimum(ann, cs)) + 1e-9 * (scale + self.norm_max**2)
+        out = np.empty_like(qc)
+        q_sq_all = np.einsum("ij,ij->i", q64, q64)[:, None]
+        # slack: a relative 1e-9 of the largest term, per query (the terms are bounded by
+        # |q|^2, |q| (|c| + r + max norm), |max bias|, |max g| and max norm^2)
+        big = np.sqrt(self.centre_sq) + self.radius + self.norm_max
+        other = np.abs(self.bias_max) + np.abs(self.g_max) + self.norm_max**2
+        slack_all = 1e-9 * (q_sq_all + np.sqrt(q_sq_all) * big.max() + other.max() + 1e-300)
+        for s in range(0, len(q64), 256):   # in chunks: the temporaries stay in cache
+            c = qc[s : s + 256]
+            q_sq = q_sq_all[s : s + 256]
+            q_norm = np.sqrt(q_sq)
+            lin = c + q_norm * self.radius + self.bias_max
+            d2 = q_sq - 2.0 * c + self.centre_sq
+            d = np.sqrt(np.maximum(d2 - 1e-12 * (q_sq + self.centre_sq), 0.0))
+            tri = 0.5 * q_sq - 0.5 * np.maximum(d - self.radius, 0.0) ** 2 + self.g_max
+            n_best = np.clip(q_norm, self.norm_min, self.norm_max)
+            ann = n_best * (q_norm - 0.5 * n_best) + self.g_max
+            cs = q_norm * self.norm_max + self.bias_max
+            np.minimum(np.minimum(lin, tri), np.minimum(ann, cs), out=out[s : s + 256])
+            out[s : s + 256] += slack_all[s : s + 256]
+        return out, qc
 
 
 def _map(fn, items):
@@ -341,7 +362,7 @@ def _search_block(tiles: _Tiles, q64: np.ndarray, qsong: np.ndarray, excl: np.nd
     need_a = k + n_ban
     qa = np.ones((b, dim + 1), dtype=np.float32)
     qa[:, :dim] = q64
-    bound = tiles.bounds(q64)
+    bound, qc = tiles.bounds(q64)
 
     def banned_pairs(rows: np.ndarray, songs: np.ndarray) -> np.ndarray:
         bad = songs == qsong[rows]
@@ -359,7 +380,7 @@ def _search_block(tiles: _Tiles, q64: np.ndarray, qsong: np.ndarray, excl: np.nd
 
     # phase A: each query's most promising tiles, enough of them to hold k songs besides the
     # banned ones; the k-th best float32 score there bounds the k-th exact score from below
-    promise = q64 @ tiles.centre.T + tiles.bias_mean
+    promise = qc + tiles.bias_mean
     p = min(_PHASE_A, n_tiles)
     top_p = np.argpartition(-promise, p - 1, axis=1)[:, :p] if p < n_tiles else np.broadcast_to(np.arange(n_tiles), (b, n_tiles))
     short = np.flatnonzero(tiles.size[top_p].sum(axis=1) < need_a)
@@ -378,13 +399,21 @@ def _search_block(tiles: _Tiles, q64: np.ndarray, qsong: np.ndarray, excl: np.nd
     def phase_a(item):
         s, e, r = item
         sc = qa[r] @ tiles.base32[s:e].T
-        kk = min(need_a, e - s)
-        top = np.argpartition(-sc, kk - 1, axis=1)[:, :kk] if kk < e - s else np.broadcast_to(np.arange(e - s), sc.shape)
-        return np.repeat(r, kk), tiles.perm[s + top].ravel(), np.take_along_axis(sc, top, axis=1).ravel()
+        # the query and its exclusions cannot count towards its k-th score
+        ban_r, ban_song = np.arange(len(r)), qsong[r]
+        if excl is not None:
+            er, ec = np.nonzero(excl[r] >= 0)
+            ban_r, ban_song = np.concatenate([ban_r, er]), np.concatenate([ban_song, excl[r][er, ec]])
+        pos = tiles.rank[ban_song] - s
+        inside = (pos >= 0) & (pos < e - s)
+        sc[ban_r[inside], pos[inside]] = -np.inf
+        kk = min(k, e - s)
+        top = np.partition(sc, e - s - kk, axis=1)[:, e - s - kk :] if kk < e - s else sc
+        return np.repeat(r, kk), top.ravel()
 
-    f_rows, f_songs, f_vals = zip(*_map(phase_a, tile_work(groups)))
-    f_rows, f_songs, f_vals = (np.concatenate(x) for x in (f_rows, f_songs, f_vals))
-    keep = ~banned_pairs(f_rows, f_songs)
+    f_rows, f_vals = zip(*_map(phase_a, tile_work(groups)))
+    f_rows, f_vals = np.concatenate(f_rows), np.concatenate(f_vals)
+    keep = f_vals > -np.inf
     f_rows, f_vals = f_rows[keep], f_vals[keep]
     o = np.lexsort((-f_vals, f_rows))
     f_rows, f_vals = f_rows[o], f_vals[o]
@@ -580,7 +609,7 @@ def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress):
     # queries in order of their best tile, so that a block's queries share tiles
     q_order = np.arange(n)
     if n > block and len(tiles.size) > 1:
-        home = np.concatenate([np.argmax(tiles.bounds(q64[s : s + 4096]), axis=1) for s in range(0, n, 4096)])
+        home = np.concatenate([np.argmax(q64[s : s + 4096] @ tiles.centre.T + tiles.bias_mean, axis=1) for s in range(0, n, 4096)])
         q_order = np.argsort(home, kind="stable")
     meter = BlockProgress(progress, n, block, label="nearest neighbours:")
     for start in range(0, n, block):
