@@ -143,7 +143,6 @@ class _Tiles:
         V, dim = base64.shape
         n_tiles = max(1, V // max(1, tile))
         if n_tiles > 1:
-            b32 = base64.astype(np.float32)
             norm = np.sqrt(e_sq)
             lo, hi = np.quantile(norm, [0.05, 0.95])
             if hi - lo > 1e-3 * hi:
@@ -159,6 +158,7 @@ class _Tiles:
                 # into cells of about ``tile`` songs (so that assigning the songs costs V x
                 # (sqrt(T) + cells) products instead of V x T)
                 rng = np.random.default_rng(seed)
+                b32 = base64.astype(np.float32)
                 n1 = max(1, int(round(np.sqrt(n_tiles))))
                 lab1 = self._kmeans(b32, n1, rng)
                 perm = np.argsort(lab1, kind="stable")
@@ -179,14 +179,14 @@ class _Tiles:
                 n_parts = parts if parts > 1 else (-(-(j1 - j0) // tile) if j1 - j0 > 2 * tile else 1)
                 if n_parts == 2 and parts == 2 and _TWO_MEANS and j1 - j0 >= 4:
                     idx = perm[j0:j1]
-                    side = self._two_means(b32[idx])
+                    side = self._two_means(base64[idx])
                     o = np.argsort(side, kind="stable")
                     perm[j0:j1] = idx[o]
                     n_true = int(side.sum())
                     sizes.append(np.array([j1 - j0 - n_true, n_true]))
                 elif n_parts > 1 and j1 - j0 >= 2 * n_parts:
                     idx = perm[j0:j1]
-                    perm[j0:j1] = idx[np.argsort(self._principal(b32[idx]), kind="stable")]
+                    perm[j0:j1] = idx[np.argsort(self._principal(base64[idx]), kind="stable")]
                     sizes.append(np.diff(np.linspace(0, j1 - j0, n_parts + 1).round().astype(np.int64)))
                 elif j1 > j0:
                     sizes.append(np.array([j1 - j0]))
@@ -202,12 +202,14 @@ class _Tiles:
         n_t = len(self.size)
         self.centre = np.empty((n_t, dim))
         self.radius = np.empty(n_t)
+        self.base32 = np.empty((V, dim + 1), dtype=np.float32)
         for t, (s, e) in enumerate(zip(self.starts[:-1], self.starts[1:])):
             x = base64[perm[s:e]]
+            self.base32[s:e, :dim] = x
             c = x.mean(axis=0)
-            d = x - c
+            x -= c
             self.centre[t] = c
-            self.radius[t] = np.sqrt(np.einsum("ij,ij->i", d, d).max())
+            self.radius[t] = np.sqrt(np.einsum("ij,ij->i", x, x).max())
         self.radius *= 1 + 1e-9
         self.centre_sq = np.einsum("ij,ij->i", self.centre, self.centre)
         b = bias[perm]
@@ -218,8 +220,6 @@ class _Tiles:
         norm = np.sqrt(e_sq[perm])
         self.norm_min = np.minimum.reduceat(norm, heads) * (1 - 1e-12)
         self.norm_max = np.maximum.reduceat(norm, heads) * (1 + 1e-12)
-        self.base32 = np.empty((V, dim + 1), dtype=np.float32)
-        self.base32[:, :dim] = base64[perm] if n_tiles <= 1 else b32[perm]
         self.base32[:, dim] = b
 
     @staticmethod
@@ -234,10 +234,13 @@ class _Tiles:
         along the principal direction."""
         p = cls._principal(x)
         side = p > np.median(p)
+        total = x.sum(axis=0)
         for _ in range(_KMEANS_ITERS):
-            if side.all() or not side.any():
+            n1 = int(side.sum())
+            if n1 == 0 or n1 == len(x):
                 break
-            c0, c1 = x[~side].mean(axis=0), x[side].mean(axis=0)
+            s1 = side.astype(x.dtype) @ x
+            c0, c1 = (total - s1) / (len(x) - n1), s1 / n1
             side = x @ (c1 - c0) > 0.5 * (c1 @ c1 - c0 @ c0)
         return side
 
