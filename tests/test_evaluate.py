@@ -234,3 +234,15 @@ def test_tile_bounds_hold_for_any_bias(bias_kind):
     for t, (s, e) in enumerate(zip(tiles.starts[:-1], tiles.starts[1:])):
         best = scores[:, tiles.perm[s:e]].max(axis=1)
         assert (bound[:, t] >= best).all()
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_tiled_search_all_scores_tie(small_tiles, monkeypatch, metric):
+    # every song the same vector: every song is a candidate of every query; past the cap
+    # the queries are re-scored against every song, and the lowest indices win
+    monkeypatch.setattr(small_tiles, "_MAX_CAND", 16)
+    emb = np.tile(np.array([[0.3, -1.0, 2.0]]), (500, 1))
+    q = np.array([0, 7, 499])
+    idx, _ = nearest_neighbours(emb, q, k=5, metric=metric)
+    assert (idx == _reference(emb, q, 5, metric)).all()
+    assert list(idx[2]) == [0, 1, 2, 3, 4] and list(idx[0]) == [1, 2, 3, 4, 5]

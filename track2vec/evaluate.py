@@ -1,12 +1,14 @@
 """Exact nearest neighbours and the HR@k / NDCG@k metrics.
 
-Neighbour search is exact: scores are computed for a block of queries against
-the whole vocabulary with one float32 matrix product, the best ``k + margin``
-candidates are re-scored in float64 and sorted, and every query is checked
-against a rigorous bound on the float32 rounding error; a query whose ranking
-the bound cannot guarantee is re-scored in float64 against the whole vocabulary.
-Ties are broken by the lower index (the more frequent song). The result is
-therefore exactly the float64 ranking, at the speed of a float32 GEMM.
+Neighbour search is exact. The songs are cut into tiles (a small index built per
+call) whose centre, radius, norm range and largest bias bound the best score any of
+their songs can reach; each query's k-th score is bounded from below on its most
+promising tiles, only the tiles whose bound reaches that are scored (float32 matrix
+products, tile by tile), and only the songs whose float32 score is within a rigorous
+bound on the float32 rounding error of it are re-scored in float64 and sorted. Ties
+are broken by the lower index (the more frequent song). The result is therefore
+exactly the float64 ranking, at the speed of a float32 product over a small part of
+the vocabulary.
 """
 from __future__ import annotations
 
@@ -97,7 +99,9 @@ def _prepare(emb: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray, np.n
 
 #: target number of songs per tile of the search index (the vocabulary is cut into about V / _TILE tiles)
 _TILE = 512
-#: k-means iterations, and sample points per tile, when building the tiles
+#: tiles per norm shell, cut by 2-means (the tiles' first level when the norms vary: Euclidean)
+_SLABS = 2
+#: Lloyd iterations of the k-means / 2-means cuts, and sample points per k-means cell
 _KMEANS_ITERS = 4
 _KMEANS_SAMPLE = 32
 #: float32 scores held per tile product (rows x tile songs); 2**23 floats = 32 MiB
@@ -107,17 +111,36 @@ _PHASE_A = 4
 #: queries searched together by default (one bound matrix of block x tiles, one candidate list)
 _BLOCK = 8192
 #: candidate songs per query above which the query is re-scored in float64 against every song
-_MAX_CAND = 20_000
-_EPS32 = float(np.finfo(np.float32).eps)
+_MAX_CAND = 4096
 #: threads scoring tiles (each with single-threaded BLAS)
-#: slabs per norm shell (first level of the tiles when the norms vary)
-_SLABS = 2
-_TWO_MEANS = 1
 _THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+_EPS32 = float(np.finfo(np.float32).eps)
 
 
 class _Tiles:
-    """The songs cut into tiles (k-means cells), with what bounds a tile's best score.
+    """The songs cut into tiles, with what bounds the best score a tile's songs can reach.
+
+    Parameters
+    ----------
+    base64 : numpy.ndarray of float64, shape (V, dim)
+        Base vectors from :func:`_prepare`.
+    bias : numpy.ndarray of float64, shape (V,)
+        Their bias (scores are ``q . e + bias(e)``).
+    e_sq : numpy.ndarray of float64, shape (V,)
+        ``|e|^2`` of each base vector.
+    tile : int
+        Target number of songs per tile.
+    seed : int
+        Seed of the k-means samples: the tiles are a deterministic function of the input.
+
+    Notes
+    -----
+    Any partition keeps the search exact; a good one makes it faster. When the norms vary
+    (Euclidean, raw inner products), the songs are sorted by norm into shells of
+    ``_SLABS * tile`` songs, each cut by 2-means started from its halves along its
+    principal direction; tiles then have close norms, which the annulus bound of
+    :meth:`bounds` uses. Unit vectors (cosine) get two levels of k-means, and a cell
+    left much larger than ``tile`` is cut into slabs along its principal direction.
 
     Attributes
     ----------
@@ -133,8 +156,10 @@ class _Tiles:
         ``|centre|^2``.
     radius : numpy.ndarray of float64, shape (T,)
         Largest distance of a tile's vector from its centre (rounded up).
-    bias_max, g_max : numpy.ndarray of float64, shape (T,)
-        Largest ``bias(e)`` and largest ``bias(e) + |e|^2 / 2`` in each tile.
+    norm_min, norm_max : numpy.ndarray of float64, shape (T,)
+        Smallest and largest norm in each tile (rounded outwards).
+    bias_max, bias_mean, g_max : numpy.ndarray of float64, shape (T,)
+        Largest and mean ``bias(e)``, and largest ``bias(e) + |e|^2 / 2``, in each tile.
     base32 : numpy.ndarray of float32, shape (V, dim + 1)
         ``[e, bias(e)]`` in tile order, for the float32 products.
     """
@@ -177,7 +202,7 @@ class _Tiles:
                 # slabs along the principal direction: the shells' parts, and any cell that
                 # k-means left much larger than ``tile`` (a diffuse cloud)
                 n_parts = parts if parts > 1 else (-(-(j1 - j0) // tile) if j1 - j0 > 2 * tile else 1)
-                if n_parts == 2 and parts == 2 and _TWO_MEANS and j1 - j0 >= 4:
+                if n_parts == 2 and parts == 2 and j1 - j0 >= 4:
                     idx = perm[j0:j1]
                     side = self._two_means(base64[idx])
                     o = np.argsort(side, kind="stable")
@@ -444,11 +469,24 @@ def _search_block(tiles: _Tiles, q64: np.ndarray, qsong: np.ndarray, excl: np.nd
         rr, cc = np.nonzero(hit)
         return r[some[rr]], tiles.perm[s + cc]
 
-    found = list(_map(phase_b, tile_work(groups)))
-    c_rows = np.concatenate([x[0] for x in found] + [np.zeros(0, dtype=np.int64)])
-    c_songs = np.concatenate([x[1] for x in found] + [np.zeros(0, dtype=np.int64)])
-    n_cand = np.bincount(c_rows, minlength=b)
-    dense |= n_cand > max(_MAX_CAND, 4 * need_a)
+    # a few tiles at a time: a query whose candidates pass the cap is dropped at once (and
+    # re-scored against every song), so that memory stays bounded even if all scores tie
+    cap = max(_MAX_CAND, 4 * need_a)
+    n_cand = np.zeros(b, dtype=np.int64)
+    c_rows, c_songs = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    work = list(tile_work(groups))
+    for w0 in range(0, len(work), 16):
+        chunk = [(s, e, r[~dense[r]]) for s, e, r in work[w0 : w0 + 16]]
+        found = list(_map(phase_b, [x for x in chunk if len(x[2])]))
+        rows = np.concatenate([x[0] for x in found] + [np.zeros(0, dtype=np.int64)])
+        songs = np.concatenate([x[1] for x in found] + [np.zeros(0, dtype=np.int64)])
+        n_cand += np.bincount(rows, minlength=b)
+        over = n_cand > cap
+        c_rows, c_songs = np.concatenate([c_rows, rows]), np.concatenate([c_songs, songs])
+        if over.any() and not dense[over].all():
+            dense |= over
+            keep = ~dense[c_rows]
+            c_rows, c_songs = c_rows[keep], c_songs[keep]
     keep = ~dense[c_rows] & ~banned_pairs(c_rows, c_songs)
     c_rows, c_songs = c_rows[keep], c_songs[keep]
     exact = np.empty(len(c_rows))
@@ -524,8 +562,9 @@ def nearest_neighbours(
         Search from these vectors instead of the query songs' own rows (for
         example the mean of the last songs); ``queries`` are still excluded.
     block : int, optional
-        Queries searched together (memory grows with it: about 24 x block x V / 512
-        bytes of tile bounds, plus the candidates); default 8,192.
+        Queries searched together (memory grows with it: tile bounds of about
+        block x V / 20 bytes, and at most 4,096 candidates of 16 bytes per query);
+        default 8,192.
     progress : callable, optional
         Receives a progress line about every tenth of the blocks (nothing for a
         single block), for example ``logger.info``.
