@@ -255,12 +255,15 @@ def _read_npy(path: Path) -> Playlists:
     flat = np.fromiter(itertools.chain.from_iterable(data), dtype=object, count=int(offsets[-1]))
     del data
     first = flat[0]
-    if isinstance(first, str) and not first.startswith("track") and pd.api.types.infer_dtype(flat, skipna=False) == "string":
-        # paired layout, every token a str (one C loop checks it): only the items need codes
+    if isinstance(first, str) and not first.startswith("track"):
+        # paired layout: only the items need codes; the other tokens need only be str,
+        # which one C loop checks (the items are checked as they are encoded)
         items = _paired_items(offsets)
-        enc = _encode_tokens(flat, items)
-        if enc is not None:
-            return _split_paired(enc[0], enc[1], offsets, path)
+        others = flat[1::2] if isinstance(items, slice) else flat
+        if pd.api.types.infer_dtype(others, skipna=False) == "string":
+            enc = _encode_tokens(flat, items)
+            if enc is not None:
+                return _split_paired(enc[0], enc[1], offsets, path)
     enc = _encode_tokens(flat)
     if enc is None:
         bad = next(j for j, t in enumerate(flat) if not isinstance(t, str))
@@ -318,9 +321,12 @@ def _factorize_tokens(flat: np.ndarray, select: slice | np.ndarray | None = None
     any case. None and NaN get code -1.
     """
     ids = _object_ids(flat)
-    pos = np.arange(len(flat), dtype=np.int64)
-    if select is not None:
-        ids, pos = ids[select], pos[select]
+    if select is None:
+        pos = np.arange(len(flat), dtype=np.int64)
+    elif isinstance(select, slice):
+        ids, pos = ids[select], np.arange(*select.indices(len(flat)), dtype=np.int64)
+    else:
+        ids, pos = ids[select], np.asarray(select, dtype=np.int64)
     # a small first table: few distinct objects is the common case, and a table sized
     # for every token costs more (fresh memory) than growing one
     by_id, uniq_ids = pd.factorize(ids, size_hint=max(1024, len(ids) // 8))

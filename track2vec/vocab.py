@@ -92,44 +92,44 @@ def build_vocabulary(playlists: Playlists, min_count: int = 2) -> Vocabulary:
     new_index = np.full(len(uniques), -1, dtype=np.int32)
     new_index[order] = np.arange(len(order), dtype=np.int32)
     mapped = new_index[codes]
-    keep_tok = mapped >= 0
+    kept_pos = np.flatnonzero(mapped >= 0)
     table = pd.DataFrame(
         {
             "index": np.arange(len(order), dtype=np.int64),
-            "track_id": pd.array(uniques.take(pa.array(order)).to_numpy(zero_copy_only=False), dtype="string"),
+            "track_id": pd.array(uniques.take(pa.array(order)), dtype="string"),
             "count": counts[order],
-            "artist_id": pd.array(_artist_of(playlists, mapped, keep_tok, len(order)), dtype="string"),
+            "artist_id": pd.array(_artist_of(playlists, mapped, kept_pos, len(order)), dtype="string"),
         }
     )
-    # playlist i keeps the kept tokens between its offsets: count them with a running sum
-    n_before = np.zeros(len(codes) + 1, dtype=np.int64)
-    np.cumsum(keep_tok, out=n_before[1:])
-    offsets = n_before[playlists.offsets - playlists.offsets[0]]
-    return Vocabulary(table, offsets, mapped[keep_tok], int(np.count_nonzero(counts)))
+    # playlist i keeps the kept tokens between its offsets: count those before each offset
+    offsets = np.searchsorted(kept_pos, playlists.offsets - playlists.offsets[0]).astype(np.int64, copy=False)
+    return Vocabulary(table, offsets, mapped[kept_pos], int(np.count_nonzero(counts)))
 
 
-def _artist_of(playlists: Playlists, mapped: np.ndarray, keep_tok: np.ndarray, size: int) -> np.ndarray:
+def _artist_of(playlists: Playlists, mapped: np.ndarray, kept_pos: np.ndarray, size: int) -> pa.Array:
     """The artist token seen most often with each kept track (ties: the first in lexical
-    order), None where no artist is known; an object array of length ``size``.
+    order), null where no artist is known; a string array of length ``size``.
 
-    ``mapped`` is the vocabulary index of each track token (-1: not kept).
+    ``mapped`` is the vocabulary index of each track token (-1: not kept), ``kept_pos``
+    the positions of the kept ones.
     """
-    artist_of = np.full(size, None, dtype=object)
     if not playlists.has_artists:
-        return artist_of
+        return pa.nulls(size, type=pa.string())
     a_codes, a_uniques = playlists.artist_codes if playlists.artist_codes is not None else _encode(playlists.artists)
-    sel = (a_codes >= 0) & keep_tok
-    if not sel.any():
-        return artist_of
-    # distinct (track, artist) pairs and how often each occurs, by hashing
-    n_a = len(a_uniques)
-    pair_of_token, pair = pd.factorize(mapped[sel].astype(np.int64) * n_a + a_codes[sel])
-    n = np.bincount(pair_of_token, minlength=len(pair))
-    t, a = pair // n_a, pair % n_a
-    # lexical rank of the artists that occur (among themselves: only their order matters)
-    cand, a_local = np.unique(a, return_inverse=True)
-    r = _lexical_rank(a_uniques.take(pa.array(cand)))[a_local]
-    best = np.lexsort((r, -n, t))
-    first = best[np.r_[True, t[best][1:] != t[best][:-1]]]
-    artist_of[t[first]] = a_uniques.take(pa.array(a[first])).to_numpy(zero_copy_only=False)
-    return artist_of
+    sel = kept_pos[a_codes[kept_pos] >= 0]
+    t_tok, a_tok = mapped[sel].astype(np.int64), a_codes[sel]
+    best = np.full(size, -1, dtype=np.int64)
+    best[t_tok] = a_tok   # right as it is when every track comes with one artist only
+    if not (best[t_tok] == a_tok).all():
+        # distinct (track, artist) pairs and how often each occurs, by hashing
+        n_a = len(a_uniques)
+        pair_of_token, pair = pd.factorize(t_tok * n_a + a_tok)
+        n = np.bincount(pair_of_token, minlength=len(pair))
+        t, a = pair // n_a, pair % n_a
+        # lexical rank of the artists that occur (among themselves: only their order matters)
+        cand, a_local = np.unique(a, return_inverse=True)
+        r = _lexical_rank(a_uniques.take(pa.array(cand)))[a_local]
+        first = np.lexsort((r, -n, t))
+        first = first[np.r_[True, t[first][1:] != t[first][:-1]]]
+        best[t[first]] = a[first]
+    return a_uniques.take(pa.array(best, mask=best < 0))
