@@ -241,3 +241,12 @@ def test_deezer_even_positions_all_tracks_but_not_all_followed_by_an_artist(tmp_
     pl = read_playlists(save_object_array(tmp_path / "d.npy", lists))
     assert pl.to_lists() == [["track_1", "track_2"], ["track_3", "track_1"]]
     assert pl.artists.to_pylist() == [None, "artist_2", None, None]
+
+
+def test_paired_layout_of_artist_tokens_only(tmp_path):
+    path = save_object_array(tmp_path / "a.npy", [["artist_1", "x", "artist_2", "y"], ["artist_1", "z"]])
+    with pytest.raises(DataError, match="only `artist_<id>` tokens"):
+        read_playlists(path)
+    # an item that is an artist token among others is just an item
+    pl = read_playlists(save_object_array(tmp_path / "b.npy", [["artist_1", "x", "85116", "y"]]))
+    assert pl.to_lists() == [["artist_1", "85116"]]

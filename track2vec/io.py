@@ -380,7 +380,8 @@ def _paired_items(offsets: np.ndarray) -> slice | np.ndarray:
 
 def _split_paired(track_codes: np.ndarray, dictionary: pa.Array, offsets: np.ndarray, path: Path | None = None) -> Playlists:
     """Playlists of the paired layout from the codes of the items (even positions)."""
-    if path is not None and _starts_with(dictionary, "artist_")[track_codes].all():
+    is_artist = _starts_with(dictionary, "artist_")
+    if path is not None and is_artist.any() and is_artist[track_codes].all():
         raise DataError(path, "holds no track tokens (only `artist_<id>` tokens)", "each playlist must list `track_<id>` tokens, or items in the paired layout")
     lengths = np.diff(offsets)
     new_offsets = np.zeros_like(offsets)
