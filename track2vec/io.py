@@ -218,8 +218,8 @@ def read_npy(path: str | os.PathLike) -> Playlists:
     path = Path(path)
     _check_exists(path)
     gc_was_enabled = gc.isenabled()
-    # unpickling and flattening handle millions of objects, none of them in a reference
-    # cycle: the cyclic collector would only walk them again and again
+    # unpickling and flattening handle millions of objects: the cyclic collector would
+    # only walk them again and again (it runs as usual once the read is done)
     gc.disable()
     try:
         return _read_npy(path)
