@@ -92,31 +92,33 @@ def build_vocabulary(playlists: Playlists, min_count: int = 2) -> Vocabulary:
     new_index = np.full(len(uniques), -1, dtype=np.int32)
     new_index[order] = np.arange(len(order), dtype=np.int32)
     mapped = new_index[codes]
-    kept_pos = np.flatnonzero(mapped >= 0)
+    keep_tok = mapped >= 0
     table = pd.DataFrame(
         {
             "index": np.arange(len(order), dtype=np.int64),
             "track_id": pd.array(uniques.take(pa.array(order)), dtype="string"),
             "count": counts[order],
-            "artist_id": pd.array(_artist_of(playlists, mapped, kept_pos, len(order)), dtype="string"),
+            "artist_id": pd.array(_artist_of(playlists, mapped, keep_tok, len(order)), dtype="string"),
         }
     )
-    # playlist i keeps the kept tokens between its offsets: count those before each offset
-    offsets = np.searchsorted(kept_pos, playlists.offsets - playlists.offsets[0]).astype(np.int64, copy=False)
-    return Vocabulary(table, offsets, mapped[kept_pos], int(np.count_nonzero(counts)))
+    # playlist i loses the dropped tokens before its end: count those before each offset
+    # (by binary search among the dropped ones, usually far fewer than the kept ones)
+    starts = playlists.offsets - playlists.offsets[0]
+    offsets = starts - np.searchsorted(np.flatnonzero(~keep_tok), starts)
+    return Vocabulary(table, offsets.astype(np.int64, copy=False), mapped[keep_tok], int(np.count_nonzero(counts)))
 
 
-def _artist_of(playlists: Playlists, mapped: np.ndarray, kept_pos: np.ndarray, size: int) -> pa.Array:
+def _artist_of(playlists: Playlists, mapped: np.ndarray, keep_tok: np.ndarray, size: int) -> pa.Array:
     """The artist token seen most often with each kept track (ties: the first in lexical
     order), null where no artist is known; a string array of length ``size``.
 
-    ``mapped`` is the vocabulary index of each track token (-1: not kept), ``kept_pos``
-    the positions of the kept ones.
+    ``mapped`` is the vocabulary index of each track token (-1: not kept), ``keep_tok``
+    whether it is kept.
     """
     if not playlists.has_artists:
         return pa.nulls(size, type=pa.string())
     a_codes, a_uniques = playlists.artist_codes if playlists.artist_codes is not None else _encode(playlists.artists)
-    sel = kept_pos[a_codes[kept_pos] >= 0]
+    sel = np.flatnonzero(keep_tok & (a_codes >= 0))
     t_tok, a_tok = mapped[sel].astype(np.int64), a_codes[sel]
     best = np.full(size, -1, dtype=np.int64)
     best[t_tok] = a_tok   # right as it is when every track comes with one artist only
