@@ -143,3 +143,12 @@ def test_popularity_prior_validation():
         popularity_prior(np.array([1]), -0.1)
     with pytest.raises(ValueError, match="prior"):
         nearest_neighbours(np.eye(4, dtype=np.float32), np.array([0]), k=2, prior=np.zeros(3))
+
+
+def test_song_prior_needs_the_training_counts(tmp_path):
+    from track2vec.errors import ConfigError
+    from track2vec.pipeline import song_prior
+
+    assert song_prior(None, 5, 0.0) is None
+    with pytest.raises(ConfigError, match="popularity_prior"):
+        song_prior(None, 5, 0.02)
