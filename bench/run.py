@@ -117,7 +117,10 @@ def w_search(a):
 
 def w_seedpre(a):
     from seed_code import seed_preprocess
-    return seed_preprocess(a["source"])
+    c = time.process_time()
+    res = seed_preprocess(a["source"])
+    res["cpu"] = time.process_time() - c   # CPU seconds of the three steps (waits on a busy machine excluded)
+    return res
 
 
 def w_ourpre(a):
@@ -126,6 +129,7 @@ def w_ourpre(a):
     from track2vec.io import read_playlists
     from track2vec.split import split_playlists
     from track2vec.vocab import build_vocabulary
+    c = time.process_time()
     t0 = time.perf_counter()
     pl = read_playlists(a["source"])
     t1 = time.perf_counter()
@@ -133,7 +137,7 @@ def w_ourpre(a):
     t2 = time.perf_counter()
     split_playlists(voc.offsets, voc.values, n_val=10_000, n_test=10_000, seed=4)
     t3 = time.perf_counter()
-    return {"load": t1 - t0, "vocab": t2 - t1, "split": t3 - t2}
+    return {"load": t1 - t0, "vocab": t2 - t1, "split": t3 - t2, "cpu": time.process_time() - c}
 
 
 def w_step(a):
@@ -194,7 +198,10 @@ def scores(emb_path: str, d: dict) -> dict:
 def bench_dataset(name: str, source: Path, kind: str, args, tmp: Path, log) -> dict:
     cache = Path(args.out) / "cache"
     hp = HP[kind]
-    out: dict = {"name": name, "source": str(source), "hp": hp, "epochs": args.epochs}
+    large = name == "synthetic_1m"
+    epochs = args.large_epochs if large else args.epochs
+    repeats = 1 if large else args.repeats
+    out: dict = {"name": name, "source": str(source), "hp": hp, "epochs": epochs}
     # --- preprocessing: our pipeline steps (each a subprocess, with parquet I/O) vs the seed's code
     steps_dir = tmp / f"steps_{name}"
     steps_dir.mkdir()
@@ -216,10 +223,10 @@ def bench_dataset(name: str, source: Path, kind: str, args, tmp: Path, log) -> d
     log(f"  data: {out['data']}")
     # --- training, gensim and ours alternating
     train: dict = {"ours": [], "gensim": []}
-    for rep in range(args.repeats):
+    for rep in range(repeats):
         for who in ("gensim", "ours"):
             emb = str(tmp / f"{name}_{who}_{rep}.npy")
-            r = spawn(who, tmp, prepared=str(prepared), hp=hp, epochs=args.epochs, threads=args.threads, emb=emb)
+            r = spawn(who, tmp, prepared=str(prepared), hp=hp, epochs=epochs, threads=args.threads, emb=emb)
             r.update(scores(emb, d))
             r["emb"] = emb
             train[who].append(r)
@@ -254,13 +261,14 @@ def ratio(a: float, b: float) -> str:
 def report(results: list[dict], args, path: Path) -> str:
     lines = ["# Benchmark: track2vec vs gensim vs the seed notebook", "",
              f"Command: `{' '.join(['.venv/bin/python', 'bench/run.py'] + sys.argv[1:])}`; "
-             f"{os.cpu_count()} cores (shared), threads/workers = {args.threads}, {args.epochs} epochs, "
+             f"{os.cpu_count()} cores (shared), threads/workers = {args.threads}, {args.epochs} epochs "
+             f"({args.large_epochs} on the 1,000,000-playlist set, one run each), "
              f"{args.repeats} alternating run(s) each of gensim and track2vec; seed: {args.seed_steps} Keras steps "
              "of 50 playlists. Times are wall seconds of the call (ours includes TensorFlow start-up); "
              "peak = the subprocess's VmHWM (peak resident memory).", ""]
     lines += ["## Training (validation HR@10 / NDCG@10: exact cosine neighbours, same split)", "",
-              "| data | trainer | seconds | positive pairs/s | peak MB | HR@10 | NDCG@10 | time ratio ours/gensim | HR@10 ours - gensim |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "| data | epochs | trainer | seconds | positive pairs/s | peak MB | HR@10 | NDCG@10 | time ratio ours/gensim | HR@10 ours - gensim |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         g = r["train"]["gensim"]
         for who, runs in r["train"].items():
@@ -269,7 +277,7 @@ def report(results: list[dict], args, path: Path) -> str:
                 rat = ratio(o["seconds"], g[i]["seconds"]) if o else ""
                 dh = f"{o['hr_at_10'] - g[i]['hr_at_10']:+.4f}" if o else ""
                 pps = x.get("positive_pairs", 0) / x["seconds"]
-                lines.append(f"| {r['name']} | {who}{'' if len(runs) == 1 else f' #{i + 1}'} | {x['seconds']:.1f} | "
+                lines.append(f"| {r['name']} | {r['epochs'] if who != 'seed' else '-'} | {who}{'' if len(runs) == 1 else f' #{i + 1}'} | {x['seconds']:.1f} | "
                              f"{pps:,.0f} | {x['peak_mb']:.0f} | {x['hr_at_10']:.4f} | {x['ndcg_at_10']:.4f} | {rat} | {dh} |")
     lines += ["", "## Search: 10,000 top-10 queries, full vocabulary (Euclidean, as the seed)", "",
               "Timed in one process, interleaved: track2vec, the seed's KDTree (build + query k=11), track2vec "
@@ -310,6 +318,33 @@ def report(results: list[dict], args, path: Path) -> str:
         p = r["preprocessing"]["ours"]
         lines.append(f"| {r['name']} | {p['load']['peak_mb']:.0f} | {p['vocab']['peak_mb']:.0f} | {p['split']['peak_mb']:.0f} | "
                      f"{max(x['peak_mb'] for x in r['train']['ours']):.0f} | {r['evaluate_step']['peak_mb']:.0f} |")
+    small = next((r for r in results if r["name"] == "synthetic_100k"), None)
+    large = next((r for r in results if r["name"] == "synthetic_1m"), None)
+    if small and large:
+        def per_epoch(r, who):   # mean seconds per epoch of a trainer's runs
+            runs = r["train"][who]
+            return sum(x["seconds"] for x in runs) / len(runs) / r["epochs"]
+
+        def mem(r, who):
+            return max(x["peak_mb"] for x in r["train"][who])
+
+        rows = [("training tokens", small["data"]["train_tokens"], large["data"]["train_tokens"], None, None),
+                ("vocabulary", small["data"]["vocabulary"], large["data"]["vocabulary"], None, None)]
+        for step in ("load", "vocab", "split"):
+            a, b = small["preprocessing"]["ours"][step], large["preprocessing"]["ours"][step]
+            rows.append((f"our {step} step", a["seconds"], b["seconds"], a["peak_mb"], b["peak_mb"]))
+        for who in ("ours", "gensim"):
+            rows.append((f"{who} training, s per epoch", per_epoch(small, who), per_epoch(large, who), mem(small, who), mem(large, who)))
+        rows.append(("evaluate step", None, None, small["evaluate_step"]["peak_mb"], large["evaluate_step"]["peak_mb"]))
+        rows.append(("search (ours, 10,000 queries)", small["search"]["ours"], large["search"]["ours"], None, None))
+        lines += ["", "## Growth from 100,000 to 1,000,000 playlists", "",
+                  "Linear growth means a ratio near the data's own (the first two rows).", "",
+                  "| what | 100k | 1M | ratio | peak MB 100k | peak MB 1M | memory ratio |", "|---|---|---|---|---|---|---|"]
+        for what, a, b, ma, mb in rows:
+            fa = "-" if a is None else (f"{a:,}" if isinstance(a, int) else f"{a:.2f}")
+            fb = "-" if b is None else (f"{b:,}" if isinstance(b, int) else f"{b:.2f}")
+            lines.append(f"| {what} | {fa} | {fb} | {ratio(b, a) if a else '-'} | {'-' if ma is None else f'{ma:.0f}'} | "
+                         f"{'-' if mb is None else f'{mb:.0f}'} | {ratio(mb, ma) if ma else '-'} |")
     lines += ["", "Data: " + "; ".join(f"{r['name']}: {r['data']}" for r in results), ""]
     text = "\n".join(lines)
     path.write_text(text)
@@ -326,6 +361,7 @@ def main() -> None:
     ap.add_argument("--pre-repeats", type=int, default=3, help="interleaved seed/track2vec preprocessing runs")
     ap.add_argument("--search-repeats", type=int, default=1, help="rounds of (ours, KDTree, ours) search timings")
     ap.add_argument("--large", action="store_true", help="also the 1,000,000-playlist built-in set (slow)")
+    ap.add_argument("--large-epochs", type=int, default=1, help="epochs on the 1,000,000-playlist set (one run each)")
     ap.add_argument("--only", default=None, help="comma-separated subset of: synthetic_100k, ecommerce, synthetic_1m")
     args = ap.parse_args()
     out = Path(args.out)

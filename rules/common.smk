@@ -4,7 +4,7 @@ import re
 
 from snakemake.exceptions import WorkflowError
 
-from track2vec.config import check_config_file, grid_entries, replace_grid, validate_config
+from track2vec.config import TRAINING, check_config_file, grid_entries, replace_grid, validate_config
 from track2vec.errors import ConfigError
 from track2vec.grid import run_ids, run_params, split_run
 from track2vec.text import slugify
@@ -73,9 +73,17 @@ def playlists_file(wildcards):
 
 
 def entry_params(wildcards):
-    """Hyperparameters of one run: its grid entry's (defaults overridden by the entry),
-    the seed moved by the replicate number."""
-    return run_params(ENTRIES, wildcards.entry)
+    """Training hyperparameters of one run: its grid entry's (defaults overridden by the
+    entry), the seed moved by the replicate number. Not ``popularity_prior``, which only
+    scores the suggestions: changing it re-runs the evaluation, not the training."""
+    hp = run_params(ENTRIES, wildcards.entry)
+    return {h: v for h, v in hp.items() if h in TRAINING}
+
+
+def entry_popularity(wildcards):
+    """The popularity prior's weight of a run's entry (0 for the baselines)."""
+    hp = ENTRIES[split_run(wildcards.entry)[0]]
+    return hp["popularity_prior"] if hp["method"] == "sgns" else 0.0
 
 
 def baseline_method(wildcards):

@@ -6,11 +6,13 @@ rule evaluate:
         model=model_file,
         vocab=res("vocab.parquet"),
         pairs=res("split/val.parquet"),
+        train=res("split/train.parquet"),
     output:
         res("metrics/{entry}.json"),
     wildcard_constraints:
         entry=RUN_PATTERN,
     params:
+        popularity=entry_popularity,
         k=config["evaluate"]["k"],
         metric=config["evaluate"]["metric"],
         same_song=config["evaluate"]["same_song"],

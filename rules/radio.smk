@@ -8,6 +8,7 @@ rule radio:
         models=entry_models,
         vocab=res("vocab.parquet"),
         metadata=metadata_file,
+        train=res("split/train.parquet"),
     output:
         m3u8=res("radio/{slug}.m3u8"),
         json=res("radio/{slug}.json"),

@@ -246,3 +246,53 @@ def test_tiled_search_all_scores_tie(small_tiles, monkeypatch, metric):
     idx, _ = nearest_neighbours(emb, q, k=5, metric=metric)
     assert (idx == _reference(emb, q, 5, metric)).all()
     assert list(idx[2]) == [0, 1, 2, 3, 4] and list(idx[0]) == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_popularity_prior_ranks_like_float64_brute_force(metric):
+    from track2vec.evaluate import popularity_prior
+
+    rng = np.random.default_rng(7)
+    V = 700
+    emb = rng.normal(size=(V, 12)).astype(np.float32)
+    counts = rng.zipf(1.5, V) % 5000
+    prior = popularity_prior(counts, 0.05)
+    q = rng.integers(0, V, 300)
+    idx, sc = nearest_neighbours(emb, q, k=10, metric=metric, prior=prior)
+    e = emb.astype(np.float64)
+    if metric == "cosine":
+        e = e / np.linalg.norm(e, axis=1, keepdims=True)
+        s = e[q] @ e.T
+    else:
+        s = -0.5 * ((e[q][:, None, :] - e[None, :, :]) ** 2).sum(axis=2)
+    full = s + prior
+    full[np.arange(len(q)), q] = -np.inf
+    ref = np.lexsort((np.broadcast_to(np.arange(V), full.shape), -full), axis=1)[:, :10]
+    assert (idx == ref).all()
+    plain = np.take_along_axis(s, ref, axis=1)
+    want = plain if metric == "cosine" else np.sqrt(-2 * plain)
+    np.testing.assert_allclose(sc, want, atol=1e-9)   # the prior reorders, scores stay similarities/distances
+    # the prior changes the ranking towards popular songs
+    base, _ = nearest_neighbours(emb, q, k=10, metric=metric)
+    assert (base != idx).any()
+    assert counts[idx].mean() > counts[base].mean()
+
+
+def test_popularity_prior_validation():
+    from track2vec.evaluate import popularity_prior
+
+    assert popularity_prior(np.array([0, 3]), 0.0) is None
+    np.testing.assert_allclose(popularity_prior(np.array([0, 3]), 2.0), [0.0, 2 * np.log(4)])
+    with pytest.raises(ValueError, match="popularity"):
+        popularity_prior(np.array([1]), -0.1)
+    with pytest.raises(ValueError, match="prior"):
+        nearest_neighbours(np.eye(4, dtype=np.float32), np.array([0]), k=2, prior=np.zeros(3))
+
+
+def test_song_prior_needs_the_training_counts(tmp_path):
+    from track2vec.errors import ConfigError
+    from track2vec.pipeline import song_prior
+
+    assert song_prior(None, 5, 0.0) is None
+    with pytest.raises(ConfigError, match="popularity_prior"):
+        song_prior(None, 5, 0.02)

@@ -204,3 +204,51 @@ def test_odd_batch_size_uses_per_pair_negatives(small, tied):
     res = train(offsets, values, counts, TrainParams(dim=8, epochs=1, batch_size=13, tied=tied))
     assert np.all(np.isfinite(res.embeddings))
     assert res.history[0]["positive_pairs"] > 0
+
+
+@pytest.mark.parametrize("shared", [0, 4])
+def test_tied_closed_form_gradients_match_autodiff(shared):
+    """One tied step changes the table, a and b exactly as plain SGD on the autodiff gradient."""
+    import tensorflow as tf
+
+    from track2vec.train import _build_step
+
+    V, dim, K, B = 12, 5, 3, 8
+    params = TrainParams(dim=dim, negatives=K, batch_size=B, tied=True)
+    cum = np.cumsum(np.full(V, 1.0 / V))
+    table, run, (scale, bias) = _build_step(tf, params, cum, V, np.random.default_rng(0), shared=shared)
+    scale.assign(1.7)
+    bias.assign(-0.3)
+    rng = np.random.default_rng(1)
+    c = rng.integers(0, V, (1, B)).astype(np.int32)
+    o = rng.integers(0, V, (1, B)).astype(np.int32)
+    w = np.ones((1, B), np.float32)
+    w[0, -1] = 0.0   # a padding pair counts for nothing
+    lr = np.array([0.1], np.float32)
+    seed = tf.constant([3, 5], tf.int64)
+    t0, a0, b0 = table.numpy().copy(), float(scale.numpy()), float(bias.numpy())
+    run(c, o, w, lr, seed)
+    # the same negatives: the step's stateless draw, recomputed
+    n_neg = B // shared * K if shared else B * K
+    u = tf.random.stateless_uniform([n_neg], seed=tf.stack([seed[0], seed[1] * 1_000_003]), dtype=tf.float64)
+    neg = np.minimum(np.searchsorted(cum, u.numpy(), side="right"), V - 1)
+    T = tf.Variable(t0)
+    A = tf.Variable(a0)
+    Bv = tf.Variable(b0)
+    with tf.GradientTape() as tape:
+        un = tf.math.l2_normalize(tf.gather(T, c[0]), axis=1)
+        vn = tf.math.l2_normalize(tf.gather(T, o[0]), axis=1)
+        nn = tf.math.l2_normalize(tf.gather(T, neg), axis=1)
+        z_pos = A * tf.reduce_sum(un * vn, axis=1) + Bv
+        if shared:
+            z_neg = A * tf.matmul(tf.reshape(un, [-1, shared, dim]), tf.reshape(nn, [-1, K, dim]), transpose_b=True) + Bv
+            per_pair = tf.math.softplus(-z_pos) + tf.reshape(tf.reduce_sum(tf.math.softplus(z_neg), axis=2), [-1])
+        else:
+            z_neg = A * tf.einsum("bd,bkd->bk", un, tf.reshape(nn, [B, K, dim])) + Bv
+            per_pair = tf.math.softplus(-z_pos) + tf.reduce_sum(tf.math.softplus(z_neg), axis=1)
+        loss = tf.reduce_sum(w[0] * per_pair)
+    gT, gA, gB = tape.gradient(loss, [T, A, Bv])
+    np.testing.assert_allclose(table.numpy(), t0 - 0.1 * tf.convert_to_tensor(gT).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(float(scale.numpy()), a0 - 0.1 * float(gA) / w.sum(), rtol=1e-5)
+    np.testing.assert_allclose(float(bias.numpy()), b0 - 0.1 * float(gB) / w.sum(), rtol=1e-5)
+    assert not np.allclose(table.numpy(), t0)

@@ -109,3 +109,41 @@ def test_split_without_long_playlists_errors():
     values = np.array([0, 1, 1, 0], dtype=np.int32)
     with pytest.raises(ValueError, match="more than 3 songs"):
         split_playlists(offsets, values, 10, 10)
+
+
+def _with_artists(lists, artists):
+    flat = [t for p in lists for t in p]
+    offsets = np.concatenate([[0], np.cumsum([len(p) for p in lists])]).astype(np.int64)
+    return Playlists(pa.array(flat, pa.string()), pa.array(artists, pa.string()), offsets, "test")
+
+
+@pytest.mark.parametrize("as_codes", [False, True])
+def test_vocab_artist_is_the_most_frequent_then_the_first_in_lexical_order(as_codes):
+    lists = [["t1", "t2", "t3"], ["t1", "t2", "t3"], ["t1", "t2", "t4"], ["t4", "t5"]]
+    artists = ["b", "y", "x", "b", "z", "x", "a", None, None, None, None]
+    pl = _with_artists(lists, artists)
+    if as_codes:   # the form the .npy reader hands over: codes into one shared dictionary
+        d = pa.array(["t1", "t2", "t3", "t4", "t5", "a", "b", "x", "y", "z"])
+        pos = {v: i for i, v in enumerate(d.to_pylist())}
+        flat = [t for p in lists for t in p]
+        pl = Playlists(None, None, pl.offsets, "test", (np.array([pos[t] for t in flat]), d),
+                       (np.array([pos[a] if a else -1 for a in artists]), d))
+    v = build_vocabulary(pl, min_count=1)
+    got = dict(zip(v.table["track_id"], v.table["artist_id"].astype(object).where(v.table["artist_id"].notna(), None)))
+    # t1: b twice, then a once -> b; t2: y, then z, once each -> y (lexical); t3: x twice; t4, t5: none known
+    assert got == {"t1": "b", "t2": "y", "t3": "x", "t4": None, "t5": None}
+
+
+def test_vocab_artist_of_tracks_with_one_artist_each():
+    pl = _with_artists([["t1", "t2"], ["t2", "t1", "t3"]], ["a", "c", "c", "a", None])
+    v = build_vocabulary(pl, min_count=2)
+    assert list(v.table["track_id"]) == ["t1", "t2"] and list(v.table["artist_id"]) == ["a", "c"]
+
+
+def test_split_of_a_corpus_whose_offsets_do_not_start_at_zero():
+    rng = np.random.default_rng(5)
+    offsets, values = random_corpus(rng, n=300)
+    a = split_playlists(offsets, values, 30, 30, seed=1)
+    b = split_playlists(offsets + 3, np.concatenate([[7, 7, 7], values]).astype(np.int32), 30, 30, seed=1)
+    assert np.array_equal(a.train_offsets, b.train_offsets) and np.array_equal(a.train_values, b.train_values)
+    assert np.array_equal(a.train_ids, b.train_ids) and a.val.equals(b.val) and a.test.equals(b.test)

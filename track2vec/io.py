@@ -20,7 +20,6 @@ from __future__ import annotations
 import gc
 import itertools
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -51,29 +50,96 @@ _FIX_FORMAT = (
 )
 
 
-@dataclass
 class Playlists:
     """Playlists as flat arrays (CSR layout).
 
-    Attributes
+    Parameters
     ----------
-    tracks : pyarrow.StringArray
-        All track tokens, playlist after playlist.
-    artists : pyarrow.StringArray
+    tracks : pyarrow.StringArray or None
+        All track tokens, playlist after playlist. ``None`` when ``track_codes`` is
+        given: the array is then built from the codes on first use.
+    artists : pyarrow.StringArray or None
         The artist token of each track (null where unknown), aligned with ``tracks``.
+        ``None``: built from ``artist_codes`` on first use, or all null without them.
     offsets : numpy.ndarray of int64, shape (n_playlists + 1,)
         Playlist ``i`` is ``tracks[offsets[i]:offsets[i + 1]]``.
     layout : str
-        ``"deezer"``, ``"paired"`` or ``"table"``.
+        ``"deezer"``, ``"paired"``, ``"table"`` or ``"parquet"``.
+    track_codes : tuple of (numpy.ndarray of int64, pyarrow.StringArray), optional
+        ``(codes, dictionary)`` of ``tracks``, known by a reader that hashed the tokens
+        already: ``tracks[j] == dictionary[codes[j]]``. The dictionary may hold values
+        that are not in ``tracks`` (artist tokens, for example).
+    artist_codes : tuple of (numpy.ndarray of int64, pyarrow.StringArray), optional
+        ``(codes, dictionary)`` of ``artists`` in the same way, code -1 where the artist
+        is unknown.
+
+    Attributes
+    ----------
+    tracks, artists, offsets, layout, track_codes, artist_codes
+        As above; ``tracks`` and ``artists`` are always arrays (built lazily).
+    has_artists : bool
+        Whether any track has a known artist.
+    n_tokens : int
+        Number of track tokens.
+    n_playlists : int
+    lengths : numpy.ndarray of int64
+        Number of tracks of each playlist.
+
+    Notes
+    -----
+    The .npy reader keeps the tokens dictionary-encoded (a code per token and each
+    distinct token once), as the unpickled lists share one str object per token;
+    the flat string arrays are only built when something asks for them.
     """
 
-    tracks: pa.Array
-    artists: pa.Array
-    offsets: np.ndarray
-    layout: str
-    #: optional (codes, dictionary) of ``tracks`` (codes index the dictionary; it may hold
-    #: values that are not in ``tracks``), known by a reader that hashed the tokens already
-    track_codes: tuple[np.ndarray, pa.Array] | None = field(default=None, repr=False, compare=False)
+    def __init__(
+        self,
+        tracks: pa.Array | None,
+        artists: pa.Array | None,
+        offsets: np.ndarray,
+        layout: str,
+        track_codes: tuple[np.ndarray, pa.Array] | None = None,
+        artist_codes: tuple[np.ndarray, pa.Array] | None = None,
+    ) -> None:
+        if tracks is None and track_codes is None:
+            raise ValueError("Playlists needs tracks or track_codes")
+        self._tracks = tracks
+        self._artists = artists
+        self.offsets = offsets
+        self.layout = layout
+        self.track_codes = track_codes
+        self.artist_codes = artist_codes
+
+    @property
+    def tracks(self) -> pa.Array:
+        if self._tracks is None:
+            codes, dictionary = self.track_codes
+            self._tracks = dictionary.take(pa.array(codes))
+        return self._tracks
+
+    @property
+    def artists(self) -> pa.Array:
+        if self._artists is None:
+            if self.artist_codes is None:
+                self._artists = pa.nulls(self.n_tokens, type=pa.string())
+            else:
+                codes, dictionary = self.artist_codes
+                self._artists = dictionary.take(pa.array(codes, mask=codes < 0))
+        return self._artists
+
+    @property
+    def has_artists(self) -> bool:
+        """Whether any track has a known artist (without building ``artists``)."""
+        if self._artists is None and self.artist_codes is None:
+            return False
+        if self.artist_codes is not None:
+            return bool((self.artist_codes[0] >= 0).any())
+        return self._artists.null_count < len(self._artists)
+
+    @property
+    def n_tokens(self) -> int:
+        """Number of track tokens (all playlists), without building ``tracks``."""
+        return int(self.offsets[-1] - self.offsets[0])
 
     @property
     def n_playlists(self) -> int:
@@ -87,6 +153,9 @@ class Playlists:
         """The playlists as Python lists of track tokens (for small data and tests)."""
         t = self.tracks.to_pylist()
         return [t[a:b] for a, b in zip(self.offsets[:-1], self.offsets[1:])]
+
+    def __repr__(self) -> str:
+        return f"Playlists(layout={self.layout!r}, n_playlists={self.n_playlists}, n_tokens={self.n_tokens})"
 
 
 def _check_exists(path: Path) -> None:
@@ -149,14 +218,22 @@ def read_npy(path: str | os.PathLike) -> Playlists:
     path = Path(path)
     _check_exists(path)
     gc_was_enabled = gc.isenabled()
-    gc.disable()   # unpickling creates millions of objects: the cyclic collector only slows it down
+    # unpickling and flattening handle millions of objects: the cyclic collector would
+    # only walk them again and again (it runs as usual once the read is done)
+    gc.disable()
+    try:
+        return _read_npy(path)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _read_npy(path: Path) -> Playlists:
+    """:func:`read_npy`, with the cyclic garbage collector off."""
     try:
         data = np.load(path, allow_pickle=True)
     except Exception as exc:  # noqa: BLE001 - any failure means "not a readable .npy"
         raise DataError(path, f"cannot be read as a .npy file ({type(exc).__name__}: {exc})", _FIX_FORMAT) from exc
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     if not isinstance(data, np.ndarray):
         raise DataError(path, f"holds a {type(data).__name__}, not a numpy array", _FIX_FORMAT)
     if data.dtype != object:
@@ -174,15 +251,21 @@ def read_npy(path: str | os.PathLike) -> Playlists:
     np.cumsum(lengths, out=offsets[1:])
     if offsets[-1] == 0:
         raise DataError(path, "all playlists are empty", _FIX_FORMAT)
-    flat = list(itertools.chain.from_iterable(data))
+    # every token in one object array (references to the unpickled str objects, no copies)
+    flat = np.fromiter(itertools.chain.from_iterable(data), dtype=object, count=int(offsets[-1]))
     del data
-    try:
-        codes, uniques = _factorize_tokens(flat)   # a None / NaN token gets code -1
-        dictionary = pa.array(uniques, type=pa.string())
-        ok = not (codes < 0).any()
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):   # TypeError: an unhashable token
-        ok = False
-    if not ok:
+    first = flat[0]
+    if isinstance(first, str) and not first.startswith("track"):
+        # paired layout: only the items need codes; the other tokens need only be str,
+        # which one C loop checks (the items are checked as they are encoded)
+        items = _paired_items(offsets)
+        others = flat[1::2] if isinstance(items, slice) else flat
+        if pd.api.types.infer_dtype(others, skipna=False) == "string":
+            enc = _encode_tokens(flat, items)
+            if enc is not None:
+                return _split_paired(enc[0], enc[1], offsets, path)
+    enc = _encode_tokens(flat)
+    if enc is None:
         bad = next(j for j, t in enumerate(flat) if not isinstance(t, str))
         i = int(np.searchsorted(offsets, bad, side="right")) - 1
         raise DataError(
@@ -190,73 +273,120 @@ def read_npy(path: str | os.PathLike) -> Playlists:
             f"playlist {i} holds a {type(flat[bad]).__name__} token ({flat[bad]!r}); tokens must be str",
             _FIX_FORMAT,
         )
-    first = flat[0]
     del flat
-    tokens = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32)), dictionary)
+    codes, dictionary = enc
     if first.startswith("track"):
-        return _split_deezer(path, tokens, offsets)
-    return _split_paired(tokens, offsets, path)
+        return _split_deezer(path, codes, dictionary, offsets)
+    return _split_paired(codes[_paired_items(offsets)], dictionary, offsets, path)
 
 
-def _factorize_tokens(flat: list) -> tuple[np.ndarray, np.ndarray]:
-    """Codes (order of first appearance) and distinct values of a list of tokens.
+def _encode_tokens(flat: np.ndarray, select: slice | np.ndarray | None = None) -> tuple[np.ndarray, pa.Array] | None:
+    """(codes, dictionary) of the tokens ``flat[select]``, or None when one of them is not
+    a str (None, NaN, a number, an unhashable object...)."""
+    try:
+        codes, uniques = _factorize_tokens(flat, select)   # a None / NaN token gets code -1
+        dictionary = pa.array(uniques, type=pa.string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):   # TypeError: an unhashable token
+        return None
+    if (codes < 0).any():
+        return None
+    return codes, dictionary
+
+
+def _object_ids(objects: np.ndarray) -> np.ndarray:
+    """``id()`` of each element of a 1-D contiguous object array, as int64.
+
+    In CPython ``id(x)`` is the object's address, which is what an object array
+    stores: read as integers, its buffer gives every id without a Python call per
+    element. Falls back to calling ``id`` where that buffer cannot be read so.
+    """
+    try:
+        ids = np.frombuffer(memoryview(objects), dtype=np.intp)
+    except (TypeError, ValueError, BufferError):
+        ids = None
+    if ids is None or len(ids) != len(objects) or (len(ids) and ids[0] != id(objects[0])):
+        ids = np.fromiter(map(id, objects), dtype=np.intp, count=len(objects))
+    return ids.astype(np.int64, copy=False)
+
+
+def _factorize_tokens(flat: np.ndarray, select: slice | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Codes (order of first appearance) and distinct values of the tokens ``flat[select]``
+    (``flat``: a 1-D contiguous object array; ``select``: None for all, or a slice or
+    index array).
 
     An unpickled array shares one str object between the repeats of a token (pickle's
-    memo), so the tokens are first grouped by object identity (integer hashing), and
-    only one object per group is hashed by value; equal values held by distinct
-    objects are merged there, so the result is the value factorisation in any case.
+    memo), so the tokens are first grouped by object identity (integer hashing of
+    their ids), and only one object per group is hashed by value; equal values held by
+    distinct objects are merged there, so the result is the value factorisation in
+    any case. None and NaN get code -1.
     """
-    ids = np.fromiter(map(id, flat), dtype=np.int64, count=len(flat))
-    by_id, _ = pd.factorize(ids)
-    # codes come in order of first appearance: a group starts where the running maximum grows
-    new = np.ones(len(by_id), dtype=bool)
-    new[1:] = by_id[1:] > np.maximum.accumulate(by_id)[:-1]
-    reps = np.fromiter((flat[i] for i in np.flatnonzero(new)), dtype=object, count=int(new.sum()))
-    by_value, uniques = pd.factorize(reps)
+    ids = _object_ids(flat)
+    if select is None:
+        pos = np.arange(len(flat), dtype=np.int64)
+    elif isinstance(select, slice):
+        ids, pos = ids[select], np.arange(*select.indices(len(flat)), dtype=np.int64)
+    else:
+        ids, pos = ids[select], np.asarray(select, dtype=np.int64)
+    # a small first table: few distinct objects is the common case, and a table sized
+    # for every token costs more (fresh memory) than growing one
+    by_id, uniq_ids = pd.factorize(ids, size_hint=max(1024, len(ids) // 8))
+    # one element of each identity group (codes are in order of first appearance, and
+    # so are the groups' representatives: any element of a group stands for it)
+    rep_pos = np.empty(len(uniq_ids), dtype=np.int64)
+    rep_pos[by_id] = pos
+    by_value, uniques = pd.factorize(flat[rep_pos])
     return by_value[by_id], np.asarray(uniques, dtype=object)
 
 
-def _dict_parts(tokens: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """(dictionary, codes) of a token array, dictionary-encoding it if it is not already."""
-    if not pa.types.is_dictionary(tokens.type):
-        tokens = pc.dictionary_encode(tokens)
-    return tokens.dictionary, tokens.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+def _starts_with(dictionary: pa.Array, prefix: str) -> np.ndarray:
+    """Boolean mask of the dictionary values that start with ``prefix``."""
+    return pc.starts_with(dictionary, prefix).to_numpy(zero_copy_only=False)
 
 
-def _split_deezer(path: Path, tokens: pa.Array, offsets: np.ndarray) -> Playlists:
-    dictionary, codes = _dict_parts(tokens)
+def _split_deezer(path: Path, codes: np.ndarray, dictionary: pa.Array, offsets: np.ndarray) -> Playlists:
     # prefix tests on the distinct tokens only, spread to every token by its code
-    is_track = pc.starts_with(dictionary, "track_").to_numpy(zero_copy_only=False)[codes]
+    kind = np.zeros(len(dictionary), dtype=np.int8)   # 1: track_, 2: artist_, 0: other
+    kind[_starts_with(dictionary, "track_")] = 1
+    kind[_starts_with(dictionary, "artist_")] = 2
+    kinds = kind[codes]
+    is_track = kinds == 1
     if not is_track.any():
         raise DataError(path, "holds no `track_<id>` tokens", "each playlist must list `track_<id>` tokens (each optionally followed by `artist_<id>`)")
-    is_artist = pc.starts_with(dictionary, "artist_").to_numpy(zero_copy_only=False)[codes]
-    n = len(codes)
-    pos = np.flatnonzero(is_track)
-    nxt = np.minimum(pos + 1, n - 1)
+    if not (offsets % 2).any() and is_track[0::2].all() and (kinds[1::2] == 2).all():
+        # the usual file: every playlist alternates track, artist, track, artist...
+        return Playlists(None, None, offsets // 2, "deezer", (codes[0::2].copy(), dictionary), (codes[1::2].copy(), dictionary))
     # the artist of a track is the next token when it is an artist token of the same playlist
-    pl_of_pos = np.searchsorted(offsets, pos, side="right") - 1
-    has_artist = (pos + 1 < offsets[pl_of_pos + 1]) & is_artist[nxt]
-    track_codes = codes[pos]
-    tracks = dictionary.take(pa.array(track_codes))
-    artists = dictionary.take(pa.array(codes[nxt], mask=~has_artist))
-    counts = np.bincount(pl_of_pos, minlength=len(offsets) - 1)
-    new_offsets = np.zeros_like(offsets)
-    np.cumsum(counts, out=new_offsets[1:])
-    return Playlists(tracks, artists, new_offsets, "deezer", (track_codes, dictionary))
+    next_is_artist = np.zeros(len(codes), dtype=bool)
+    next_is_artist[:-1] = kinds[1:] == 2
+    next_is_artist[offsets[1:][offsets[1:] > offsets[:-1]] - 1] = False   # a playlist's last token
+    pos = np.flatnonzero(is_track)
+    has_artist = next_is_artist[pos]
+    artist_codes = np.where(has_artist, codes[np.minimum(pos + 1, len(codes) - 1)], -1)
+    # playlist i keeps the tracks between its offsets: count them with a running sum
+    n_before = np.zeros(len(codes) + 1, dtype=np.int64)
+    np.cumsum(is_track, out=n_before[1:])
+    return Playlists(None, None, n_before[offsets], "deezer", (codes[pos], dictionary), (artist_codes, dictionary))
 
 
-def _split_paired(tokens: pa.Array, offsets: np.ndarray, path: Path | None = None) -> Playlists:
-    dictionary, codes = _dict_parts(tokens)
+def _paired_items(offsets: np.ndarray) -> slice | np.ndarray:
+    """Positions (among all tokens) of the items of the paired layout: each playlist's
+    even positions. A slice when every playlist starts at an even position."""
+    if not (offsets[:-1] % 2).any():
+        return slice(0, None, 2)
     lengths = np.diff(offsets)
-    local = np.arange(len(codes), dtype=np.int64) - np.repeat(offsets[:-1], lengths)
-    keep = local % 2 == 0
-    track_codes = codes[keep]
-    tracks = dictionary.take(pa.array(track_codes))
-    if path is not None and pc.all(pc.starts_with(tracks, "artist_")).as_py():
+    local = np.arange(offsets[-1], dtype=np.int64) - np.repeat(offsets[:-1], lengths)
+    return np.flatnonzero(local % 2 == 0)
+
+
+def _split_paired(track_codes: np.ndarray, dictionary: pa.Array, offsets: np.ndarray, path: Path | None = None) -> Playlists:
+    """Playlists of the paired layout from the codes of the items (even positions)."""
+    is_artist = _starts_with(dictionary, "artist_")
+    if path is not None and is_artist.any() and is_artist[track_codes].all():
         raise DataError(path, "holds no track tokens (only `artist_<id>` tokens)", "each playlist must list `track_<id>` tokens, or items in the paired layout")
+    lengths = np.diff(offsets)
     new_offsets = np.zeros_like(offsets)
     np.cumsum((lengths + 1) // 2, out=new_offsets[1:])
-    return Playlists(tracks, pa.nulls(len(tracks), type=pa.string()), new_offsets, "paired", (track_codes, dictionary))
+    return Playlists(None, None, new_offsets, "paired", (np.ascontiguousarray(track_codes), dictionary))
 
 
 _PLAYLIST_TYPES = {list, tuple, np.ndarray}

@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from .atomic import save_npy, write_json, write_text
-from .config import HYPERPARAMETERS
+from .config import HYPERPARAMETERS, TRAINING
 from .errors import ConfigError, DataError
 from .evaluate import check_embeddings, evaluate_pairs
 from .io import load_playlists, read_playlists, read_sequences, source_of, write_playlists, write_sequences, write_table
@@ -190,7 +190,7 @@ def train_step(
     offsets, values, _ = read_sequences(train)
     V = _vocab_size(vocab)
     counts = np.bincount(values, minlength=V).astype(np.int64)
-    p = TrainParams(**{h: params[h] for h in HYPERPARAMETERS if h != "method"})
+    p = TrainParams(**{h: params[h] for h in TRAINING})
     logger.info("training with %s on %d sequences, %d songs, %d threads", p, len(offsets) - 1, V, threads)
     result = train_sgns(offsets, values, counts, p, threads=threads, progress=logger.info)
     emb = check_embeddings(result.embeddings, V, embeddings_out)
@@ -227,6 +227,24 @@ def load_model(path, n_vocab: int):
     return check_embeddings(emb, n_vocab, str(path))
 
 
+def song_prior(train: str | None, n_vocab: int, popularity: float, model=None) -> np.ndarray | None:
+    """The per-song popularity prior of an entry (None for 0 or for a baseline, which ranks by its own counts).
+
+    Raises
+    ------
+    ConfigError
+        ``popularity`` > 0 without the training sequences to count.
+    """
+    from .evaluate import popularity_prior
+
+    if not popularity or hasattr(model, "complete"):
+        return None
+    if train is None:
+        raise ConfigError("hyperparameter 'popularity_prior' > 0 needs the training sequences (split/train.parquet) to count songs")
+    _, values, _ = read_sequences(train)
+    return popularity_prior(np.bincount(values, minlength=n_vocab), float(popularity))
+
+
 def baseline_step(train: str, vocab: str, method: str, window: int, out: str, logger: logging.Logger = _log) -> dict:
     """Count a baseline (popularity or co-occurrence) on the training sequences; write it (.npz)."""
     from .baselines import Baseline
@@ -250,15 +268,24 @@ def evaluate_step(
     out: str,
     entry: str | None = None,
     logger: logging.Logger = _log,
+    train: str | None = None,
+    popularity: float = 0.0,
 ) -> dict:
-    """Score an embedding on validation (or test) pairs; write HR@k / NDCG@k as JSON."""
+    """Score an embedding on validation (or test) pairs; write HR@k / NDCG@k as JSON.
+
+    ``popularity`` > 0 (an sgns entry's ``popularity_prior``) ranks by similarity plus
+    ``popularity * log(1 + count)``, the counts taken from the training sequences
+    ``train`` (see :func:`track2vec.evaluate.popularity_prior`).
+    """
     V = _vocab_size(vocab)
     _check_k(k, V)
     emb = load_model(embeddings, V)
+    prior = song_prior(train, V, popularity, emb)
     df = read_pairs(pairs)
     t0 = time.perf_counter()
-    logger.info("%s: scoring %d pairs against %d songs", entry or embeddings, len(df), V)
-    scores = evaluate_pairs(emb, df, k=k, metric=metric, same_song=same_song, progress=logger.info)
+    logger.info("%s: scoring %d pairs against %d songs%s", entry or embeddings, len(df), V,
+                f", popularity prior {popularity:g}" if prior is not None else "")
+    scores = evaluate_pairs(emb, df, k=k, metric=metric, same_song=same_song, progress=logger.info, prior=prior)
     # no timing in the file: same inputs -> byte-identical metrics (the benchmark file has the time)
     logger.info("scored %d pairs in %.2f s", len(df), time.perf_counter() - t0)
     if entry is not None:
@@ -463,12 +490,14 @@ def test_step(
         offsets, values, _ = read_sequences(train)
         seen = adjacent_pair_counts(offsets, values, df["query"].to_numpy(), df["target"].to_numpy(), V)
         subsets = {int(f): df[seen <= f] for f in cold_start}
+    popularity = float(_read_json(best).get("hyperparameters", {}).get("popularity_prior") or 0.0)
     per_run = []
     for r in runs:
         model = load_model(models[r], V)
+        prior = song_prior(train, V, popularity, model)
         logger.info("run %s: scoring %d test pairs against %d songs", r, len(df), V)
-        s = evaluate_pairs(model, df, k=k, metric=metric, same_song=same_song, progress=logger.info)
-        s["cold_start"] = {str(f): (evaluate_pairs(model, sub, k=k, metric=metric, same_song=same_song) if len(sub) else {"n_pairs": 0}) for f, sub in subsets.items()}
+        s = evaluate_pairs(model, df, k=k, metric=metric, same_song=same_song, progress=logger.info, prior=prior)
+        s["cold_start"] = {str(f): (evaluate_pairs(model, sub, k=k, metric=metric, same_song=same_song, prior=prior) if len(sub) else {"n_pairs": 0}) for f, sub in subsets.items()}
         per_run.append(s)
     first = per_run[0]
     hr = t_interval([s["hr_at_k"] for s in per_run])

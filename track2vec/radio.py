@@ -177,17 +177,24 @@ def radio_step(
     json_out: str,
     html_out: str,
     logger: logging.Logger = _log,
+    train: str | None = None,
 ) -> RadioWalk:
     """The ``radio`` rule: a radio from one seed song with the best entry, written as .m3u8/.json/.html.
+
+    ``train`` (``split/train.parquet``) gives the song counts of the best entry's
+    popularity prior, when its ``popularity_prior`` hyperparameter is above 0.
 
     A seed that matches no song (for example the built-in titles on another
     dataset) does not fail the run: the three files say so and a warning is logged.
     """
     with open(best, encoding="utf-8") as fh:
-        entry = json.load(fh)["entry"]
+        chosen = json.load(fh)
+    entry = chosen["entry"]
     if entry not in embeddings:
         raise DataError(best, f"names entry {entry!r}, which is not in the grid any more", "re-run the best rule")
-    rec = Recommender.from_files(vocab, embeddings[entry], metadata, metric=metric, entry=entry)
+    popularity = float(chosen.get("hyperparameters", {}).get("popularity_prior") or 0.0)
+    rec = Recommender.from_files(vocab, embeddings[entry], metadata, metric=metric, entry=entry,
+                                 popularity=popularity, train=train)
     try:
         walk = rec.radio(query, nb_steps=nb_steps, nb_candidates=nb_candidates, seed=seed)
     except SongNotFoundError as exc:

@@ -174,6 +174,26 @@ class RadioWalk:
         }
 
 
+def _entry_popularity(results: Path, entry: str) -> float:
+    """An entry's ``popularity_prior`` hyperparameter, from ``best.json`` (the best entry) or ``grid.tsv``; 0 if unknown."""
+    from .grid import split_run
+
+    best = results / "best.json"
+    if best.exists():
+        with open(best, encoding="utf-8") as fh:
+            b = json.load(fh)
+        if b.get("entry") == split_run(entry)[0]:
+            return float(b.get("hyperparameters", {}).get("popularity_prior") or 0.0)
+    grid = results / "grid.tsv"
+    if grid.exists():
+        table = pd.read_csv(grid, sep="\t")
+        if "popularity_prior" in table.columns:
+            row = table[table["entry"] == split_run(entry)[0]]
+            if len(row) and not pd.isna(row["popularity_prior"].iloc[0]):
+                return float(row["popularity_prior"].iloc[0])
+    return 0.0
+
+
 class Recommender:
     """Find songs, complete playlists and walk a radio in one entry's embedding.
 
@@ -191,6 +211,9 @@ class Recommender:
         Neighbour search; use the one the entry was evaluated with.
     entry : str, optional
         The grid entry's name (shown in outputs).
+    prior : numpy.ndarray, shape (V,), optional
+        Per-song score added before ranking: the entry's popularity prior
+        (:func:`track2vec.evaluate.popularity_prior`), as it was evaluated.
 
     Examples
     --------
@@ -199,7 +222,7 @@ class Recommender:
     """
 
     def __init__(self, vocab: pd.DataFrame, embeddings: np.ndarray, metadata: pd.DataFrame | None = None,
-                 metric: str = "cosine", entry: str | None = None):
+                 metric: str = "cosine", entry: str | None = None, prior: np.ndarray | None = None):
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
         if hasattr(embeddings, "complete"):  # a baseline entry (track2vec.baselines.Baseline)
@@ -209,15 +232,21 @@ class Recommender:
         self.songs = _join_metadata(vocab, metadata)
         self.metric = metric
         self.entry = entry
+        self.prior = prior
         self._by_id = {t: i for i, t in enumerate(self.songs["track_id"])}
         self._norm_titles = None
 
     # ------------------------------------------------------------------ loading
     @classmethod
     def from_files(cls, vocab: str | os.PathLike, embeddings: str | os.PathLike, metadata: str | os.PathLike | None = None,
-                   metric: str = "cosine", entry: str | None = None) -> "Recommender":
-        """Load from explicit paths (``vocab.parquet``, ``embeddings/{entry}.npy``, a metadata csv)."""
-        from .pipeline import load_model
+                   metric: str = "cosine", entry: str | None = None, popularity: float = 0.0,
+                   train: str | os.PathLike | None = None) -> "Recommender":
+        """Load from explicit paths (``vocab.parquet``, ``embeddings/{entry}.npy``, a metadata csv).
+
+        ``popularity`` > 0 (the entry's ``popularity_prior``) also needs ``train``
+        (``split/train.parquet``), whose song counts make the prior.
+        """
+        from .pipeline import load_model, song_prior
 
         for p in (vocab, embeddings):
             if not Path(p).exists():
@@ -225,7 +254,10 @@ class Recommender:
         vocab_df = pd.read_parquet(vocab)
         emb = load_model(embeddings, len(vocab_df))
         meta = read_metadata(metadata) if metadata else None
-        return cls(vocab_df, emb, meta, metric=metric, entry=entry)
+        if popularity and train is not None and not Path(train).exists():
+            raise DataError(train, "not found (the popularity prior counts songs in it)", "run the pipeline first: snakemake --cores 8")
+        prior = song_prior(None if train is None else str(train), len(vocab_df), popularity, emb)
+        return cls(vocab_df, emb, meta, metric=metric, entry=entry, prior=prior)
 
     @classmethod
     def from_results(cls, results: str | os.PathLike = "results", entry: str | None = None,
@@ -274,7 +306,8 @@ class Recommender:
                 metric = json.load(fh).get("metric", metric)
         if metadata is None and (results / "data" / "synthetic_tracks.csv").exists():
             metadata = results / "data" / "synthetic_tracks.csv"
-        return cls.from_files(results / "vocab.parquet", emb_path, metadata, metric=metric, entry=entry)
+        return cls.from_files(results / "vocab.parquet", emb_path, metadata, metric=metric, entry=entry,
+                              popularity=_entry_popularity(results, entry), train=results / "split" / "train.parquet")
 
     # ------------------------------------------------------------------ songs
     @property
@@ -372,7 +405,7 @@ class Recommender:
         room = self.size - len(set(playlist))
         if not 1 <= n <= room:
             raise ValueError(f"n must be between 1 and {room} (songs not in the playlist), got {n}")
-        idx, scores = complete_playlists(self.embeddings, [playlist], k=n, metric=self.metric, last=last)
+        idx, scores = complete_playlists(self.embeddings, [playlist], k=n, metric=self.metric, last=last, prior=self.prior)
         return idx[0], scores[0]
 
     def suggest(self, playlist: Iterable[str | int], n: int = 10, last: int = 1) -> pd.DataFrame:
@@ -441,7 +474,7 @@ class Recommender:
                 walk.messages.append(f"step {step}: every song has been played; the radio stops")
                 break
             # the current song is the last of the visited ones: the suggest code path
-            cand, scores = complete_playlists(self.embeddings, [visited], k=k, metric=self.metric)
+            cand, scores = complete_playlists(self.embeddings, [visited], k=k, metric=self.metric, prior=self.prior)
             pick = int(rng.integers(k))
             current = int(cand[0, pick])
             visited.append(current)

@@ -102,7 +102,8 @@ def split_playlists(offsets: np.ndarray, values: np.ndarray, n_val: int = 10_000
     t_len = train_len[keep]
     t_off = np.zeros(len(train_ids) + 1, dtype=np.int64)
     np.cumsum(t_len, out=t_off[1:])
-    # gather positions: for each kept playlist, offsets[i] .. offsets[i] + len - 2
-    starts = offsets[train_ids]
-    pos = np.repeat(starts - t_off[:-1], t_len) + np.arange(t_off[-1], dtype=np.int64)
-    return Split(t_off, np.asarray(values, dtype=np.int32)[pos], train_ids, pairs(val_ids), pairs(test_ids))
+    # a mask over the tokens: those of the kept playlists, less each one's last token
+    mask = np.repeat(keep, lengths)
+    mask[offsets[1:][keep] - 1 - offsets[0]] = False
+    train_values = np.asarray(values, dtype=np.int32)[offsets[0]:offsets[-1]][mask]
+    return Split(t_off, train_values, train_ids, pairs(val_ids), pairs(test_ids))

@@ -88,34 +88,50 @@ def build_vocabulary(playlists: Playlists, min_count: int = 2) -> Vocabulary:
     counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
     kept = np.flatnonzero(counts >= min_count)
     # descending count, ties broken by track id (deterministic whatever the input order)
-    order = kept[np.lexsort((_lexical_rank(uniques)[kept], -counts[kept]))]
-    new_index = np.full(len(uniques), -1, dtype=np.int64)
-    new_index[order] = np.arange(len(order))
-    # most frequent artist token per kept track (ties: the first artist id in lexical order)
-    artist_of = np.full(len(order), None, dtype=object)
-    a_codes, a_uniques = _encode(playlists.artists)
-    sel = (a_codes >= 0) & (new_index[codes] >= 0)
-    if sel.any():
-        a_rank = _lexical_rank(a_uniques)
-        by_rank = np.argsort(a_rank)
-        n_a = len(a_uniques)
-        pair, n = np.unique(new_index[codes[sel]] * n_a + a_rank[a_codes[sel]], return_counts=True)
-        t, r = pair // n_a, pair % n_a
-        best = np.lexsort((r, -n, t))
-        first = best[np.r_[True, t[best][1:] != t[best][:-1]]]
-        artist_of[t[first]] = a_uniques.take(pa.array(by_rank[r[first]])).to_numpy(zero_copy_only=False)
+    order = kept[np.lexsort((_lexical_rank(uniques.take(pa.array(kept))), -counts[kept]))]
+    new_index = np.full(len(uniques), -1, dtype=np.int32)
+    new_index[order] = np.arange(len(order), dtype=np.int32)
+    mapped = new_index[codes]
+    keep_tok = mapped >= 0
     table = pd.DataFrame(
         {
             "index": np.arange(len(order), dtype=np.int64),
-            "track_id": pd.array(uniques.take(pa.array(order)).to_numpy(zero_copy_only=False), dtype="string"),
+            "track_id": pd.array(uniques.take(pa.array(order)), dtype="string"),
             "count": counts[order],
-            "artist_id": pd.array(artist_of, dtype="string"),
+            "artist_id": pd.array(_artist_of(playlists, mapped, keep_tok, len(order)), dtype="string"),
         }
     )
-    mapped = new_index[codes]
-    keep_tok = mapped >= 0
-    pl = np.repeat(np.arange(playlists.n_playlists), playlists.lengths)
-    lengths = np.bincount(pl[keep_tok], minlength=playlists.n_playlists)
-    offsets = np.zeros(playlists.n_playlists + 1, dtype=np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    return Vocabulary(table, offsets, mapped[keep_tok].astype(np.int32), int(np.count_nonzero(counts)))
+    # playlist i loses the dropped tokens before its end: count those before each offset
+    # (by binary search among the dropped ones, usually far fewer than the kept ones)
+    starts = playlists.offsets - playlists.offsets[0]
+    offsets = starts - np.searchsorted(np.flatnonzero(~keep_tok), starts)
+    return Vocabulary(table, offsets.astype(np.int64, copy=False), mapped[keep_tok], int(np.count_nonzero(counts)))
+
+
+def _artist_of(playlists: Playlists, mapped: np.ndarray, keep_tok: np.ndarray, size: int) -> pa.Array:
+    """The artist token seen most often with each kept track (ties: the first in lexical
+    order), null where no artist is known; a string array of length ``size``.
+
+    ``mapped`` is the vocabulary index of each track token (-1: not kept), ``keep_tok``
+    whether it is kept.
+    """
+    if not playlists.has_artists:
+        return pa.nulls(size, type=pa.string())
+    a_codes, a_uniques = playlists.artist_codes if playlists.artist_codes is not None else _encode(playlists.artists)
+    sel = np.flatnonzero(keep_tok & (a_codes >= 0))
+    t_tok, a_tok = mapped[sel].astype(np.int64), a_codes[sel]
+    best = np.full(size, -1, dtype=np.int64)
+    best[t_tok] = a_tok   # right as it is when every track comes with one artist only
+    if not (best[t_tok] == a_tok).all():
+        # distinct (track, artist) pairs and how often each occurs, by hashing
+        n_a = len(a_uniques)
+        pair_of_token, pair = pd.factorize(t_tok * n_a + a_tok)
+        n = np.bincount(pair_of_token, minlength=len(pair))
+        t, a = pair // n_a, pair % n_a
+        # lexical rank of the artists that occur (among themselves: only their order matters)
+        cand, a_local = np.unique(a, return_inverse=True)
+        r = _lexical_rank(a_uniques.take(pa.array(cand)))[a_local]
+        first = np.lexsort((r, -n, t))
+        first = first[np.r_[True, t[first][1:] != t[first][:-1]]]
+        best[t[first]] = a[first]
+    return a_uniques.take(pa.array(best, mask=best < 0))
