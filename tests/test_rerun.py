@@ -136,6 +136,11 @@ def test_b_changed_hyperparameter_reruns_only_that_entry(complete):
     assert planned(complete, cfg) == {("train", "window_1"): 1, ("evaluate", "window_1"): 1, **AFTER_EVAL}
 
 
+def test_b2_changed_popularity_prior_reruns_its_evaluation_not_its_training(complete):
+    cfg = _config(complete, "b2_prior", lambda c: c["grid"]["window_1"].update(popularity_prior=0.5))
+    assert planned(complete, cfg) == {("evaluate", "window_1"): 1, **AFTER_EVAL}
+
+
 def test_c_new_grid_entry_runs_only_its_jobs(complete):
     cfg = _config(complete, "c_new", lambda c: c["grid"].update(dim_8={"dim": 8}))
     assert planned(complete, cfg) == {("train", "dim_8"): 1, ("evaluate", "dim_8"): 1, **AFTER_EVAL}

@@ -280,7 +280,7 @@ def keep_probabilities(counts: np.ndarray, subsample: float) -> np.ndarray:
 
 def make_pairs(offsets: np.ndarray, values: np.ndarray, window: int, keep: np.ndarray | None = None,
                rng: np.random.Generator | None = None, shuffle: bool = True,
-               reduced_window: bool = False, forward: bool = False) -> np.ndarray:
+               reduced_window: bool = False) -> np.ndarray:
     """All (centre, context) pairs of one epoch, vectorised over the CSR corpus.
 
     Parameters
@@ -332,8 +332,7 @@ def make_pairs(offsets: np.ndarray, values: np.ndarray, window: int, keep: np.nd
             left = np.flatnonzero(same & (eff[:-d] >= d))
             right = np.flatnonzero(same & (eff[d:] >= d))
         chunks.append(np.stack([vals[left], vals[left + d]], axis=1))
-        if not forward:
-            chunks.append(np.stack([vals[right + d], vals[right]], axis=1))
+        chunks.append(np.stack([vals[right + d], vals[right]], axis=1))
     if not chunks:
         return np.zeros((0, 2), dtype=np.int32)
     pairs = np.concatenate(chunks).astype(np.int32, copy=False)
