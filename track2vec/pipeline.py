@@ -37,6 +37,8 @@ __all__ = [
     "read_pairs",
     "read_vocab",
     "load_model",
+    "prior_weight",
+    "song_prior",
     "baseline_step",
     "oracle_step",
     "search_step",
@@ -225,6 +227,11 @@ def load_model(path, n_vocab: int):
     except Exception as exc:  # noqa: BLE001
         raise DataError(path, f"cannot be read as a .npy matrix ({exc})", fix) from exc
     return check_embeddings(emb, n_vocab, str(path))
+
+
+def prior_weight(best: Mapping) -> float:
+    """The ``popularity_prior`` of the entry a ``best.json`` names (0 when absent, as for baselines)."""
+    return float(best.get("hyperparameters", {}).get("popularity_prior") or 0.0)
 
 
 def song_prior(train: str | None, n_vocab: int, popularity: float, model=None) -> np.ndarray | None:
@@ -490,11 +497,12 @@ def test_step(
         offsets, values, _ = read_sequences(train)
         seen = adjacent_pair_counts(offsets, values, df["query"].to_numpy(), df["target"].to_numpy(), V)
         subsets = {int(f): df[seen <= f] for f in cold_start}
-    popularity = float(_read_json(best).get("hyperparameters", {}).get("popularity_prior") or 0.0)
+    chosen = _read_json(best)
+    # every run of the entry has the same method, so one prior (counted once) serves them all
+    prior = song_prior(train, V, prior_weight(chosen)) if chosen.get("method", "sgns") == "sgns" else None
     per_run = []
     for r in runs:
         model = load_model(models[r], V)
-        prior = song_prior(train, V, popularity, model)
         logger.info("run %s: scoring %d test pairs against %d songs", r, len(df), V)
         s = evaluate_pairs(model, df, k=k, metric=metric, same_song=same_song, progress=logger.info, prior=prior)
         s["cold_start"] = {str(f): (evaluate_pairs(model, sub, k=k, metric=metric, same_song=same_song, prior=prior) if len(sub) else {"n_pairs": 0}) for f, sub in subsets.items()}

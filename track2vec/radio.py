@@ -187,14 +187,15 @@ def radio_step(
     A seed that matches no song (for example the built-in titles on another
     dataset) does not fail the run: the three files say so and a warning is logged.
     """
+    from .pipeline import prior_weight
+
     with open(best, encoding="utf-8") as fh:
         chosen = json.load(fh)
     entry = chosen["entry"]
     if entry not in embeddings:
         raise DataError(best, f"names entry {entry!r}, which is not in the grid any more", "re-run the best rule")
-    popularity = float(chosen.get("hyperparameters", {}).get("popularity_prior") or 0.0)
     rec = Recommender.from_files(vocab, embeddings[entry], metadata, metric=metric, entry=entry,
-                                 popularity=popularity, train=train)
+                                 popularity=prior_weight(chosen), train=train)
     try:
         walk = rec.radio(query, nb_steps=nb_steps, nb_candidates=nb_candidates, seed=seed)
     except SongNotFoundError as exc:

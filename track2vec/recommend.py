@@ -177,13 +177,14 @@ class RadioWalk:
 def _entry_popularity(results: Path, entry: str) -> float:
     """An entry's ``popularity_prior`` hyperparameter, from ``best.json`` (the best entry) or ``grid.tsv``; 0 if unknown."""
     from .grid import split_run
+    from .pipeline import prior_weight
 
     best = results / "best.json"
     if best.exists():
         with open(best, encoding="utf-8") as fh:
             b = json.load(fh)
         if b.get("entry") == split_run(entry)[0]:
-            return float(b.get("hyperparameters", {}).get("popularity_prior") or 0.0)
+            return prior_weight(b)
     grid = results / "grid.tsv"
     if grid.exists():
         table = pd.read_csv(grid, sep="\t")
