@@ -296,3 +296,26 @@ def test_song_prior_needs_the_training_counts(tmp_path):
     assert song_prior(None, 5, 0.0) is None
     with pytest.raises(ConfigError, match="popularity_prior"):
         song_prior(None, 5, 0.02)
+
+
+def test_float32_kth_filter_matches_a_per_row_sort():
+    """The candidate filter of the tiled search: each row keeps the scores within 1.5 err of its
+    k-th best float32 score, negative scores included (the sort key flips their bits)."""
+    from track2vec.evaluate import _within_float32_kth
+
+    rng = np.random.default_rng(3)
+    b, k = 40, 5
+    rows = rng.integers(0, b, 3000)
+    s32 = (rng.normal(size=3000) * rng.choice([1e-3, 1.0, 50.0], 3000)).astype(np.float32)
+    s32[:50] = -0.0
+    songs = np.arange(3000)
+    err = rng.uniform(0, 0.05, b)
+    r2, g2, v2 = _within_float32_kth(rows, songs, s32, err, b, k)
+    expect = []
+    for i in range(b):
+        v = s32[rows == i].astype(np.float64)
+        kth = np.sort(v)[::-1][k - 1] if len(v) >= k else -np.inf
+        expect.extend(songs[(rows == i) & (s32 >= kth - 1.5 * err[i])])
+    assert sorted(g2.tolist()) == sorted(expect)
+    assert len(g2) < len(songs)
+    assert (s32[g2] == v2).all() and (rows[g2] == r2).all()
