@@ -563,9 +563,6 @@ def train(offsets: np.ndarray, values: np.ndarray, counts: np.ndarray, params: T
     cum[-1] = 1.0  # uniform draws are in [0, 1): never past the end
     keep = keep_probabilities(counts_f, params.subsample) if params.subsample > 0 else None
 
-    with tf.device("/CPU:0"):
-        table, run, affine = _build_step(tf, params, cum, V, rng)
-
     B = params.batch_size
     S = _STEPS_PER_CALL
     lr0, lr1 = params.learning_rate, params.min_learning_rate
@@ -578,7 +575,9 @@ def train(offsets: np.ndarray, values: np.ndarray, counts: np.ndarray, params: T
     workers = _hogwild_workers(int(threads))
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool, \
             concurrent.futures.ThreadPoolExecutor(max_workers=workers) as trainers:
-        future = pool.submit(epoch_pairs, 0)
+        future = pool.submit(epoch_pairs, 0)   # the first pairs are built while TF sets up
+        with tf.device("/CPU:0"):
+            table, run, affine = _build_step(tf, params, cum, V, rng)
         lr = lr0
         for e in range(params.epochs):
             t_epoch = time.perf_counter()
