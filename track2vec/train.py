@@ -89,8 +89,11 @@ Speed
     tensor_scatter_nd_add were no faster), then gather (~70-90 ns per row);
     batch size barely matters (per-op overhead is small next to that).  So the
     levers are fewer rows scattered per positive pair (shared negatives:
-    2 + 5/16 rows) and more cores (Hogwild).  Plus ~3-4 s of TensorFlow
-    start-up and tracing per call.  bench/run.py measures it against gensim.
+    2 + 5/16 rows) and more cores (Hogwild).  Plus, per process, ~3-5 s to
+    import TensorFlow and ~0.5-1 s to start its runtime and trace the step
+    (one trace: a fixed input signature, an explicit ``while_loop``, no
+    AutoGraph); the first epoch's pairs are built meanwhile.  bench/run.py
+    measures it against gensim.
 """
 from __future__ import annotations
 
@@ -492,14 +495,21 @@ def _build_step(tf, params: TrainParams, cum: np.ndarray, V: int, rng: np.random
 
     batch_fn = tied_batch if params.tied else untied_batch
 
-    @tf.function(reduce_retracing=True)
+    # One trace for every call (any number of steps S), and no AutoGraph conversion: the
+    # loop is an explicit while_loop, which halves the tracing time (~0.3 s per process).
+    batches = tf.TensorSpec([None, params.batch_size], tf.int32)
+    signature = [batches, batches, tf.TensorSpec([None, params.batch_size], tf.float32),
+                 tf.TensorSpec([None], tf.float32), tf.TensorSpec([2], tf.int64)]
+
+    @tf.function(input_signature=signature, autograph=False)
     def run(centres, contexts, weights, lrs, seed):
         # centres/contexts/weights: (S, B); lrs: (S,); seed: (2,) int64
-        S = tf.shape(centres)[0]
-        total = tf.constant(0.0, tf.float32)
-        for s in tf.range(S):
+        def body(s, total):
             step_seed = tf.stack([seed[0], seed[1] * 1_000_003 + tf.cast(s, tf.int64)])
-            total += batch_fn(centres[s], contexts[s], weights[s], lrs[s], step_seed)
+            return s + 1, total + batch_fn(centres[s], contexts[s], weights[s], lrs[s], step_seed)
+
+        _, total = tf.while_loop(lambda s, total: s < tf.shape(centres)[0], body,
+                                 (tf.constant(0), tf.constant(0.0, tf.float32)))
         return total
 
     return table, run, (scale, bias)
