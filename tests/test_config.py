@@ -60,3 +60,17 @@ def test_errors_name_the_key(change, key):
     with pytest.raises(ConfigError) as err:
         validate_config(cfg)
     assert f"'{key}'" in str(err.value)
+
+
+def test_command_line_strings_read_as_yaml():
+    """`snakemake --config oracle=false best='{embeddings_only: true}'` passes strings; where the
+    schema takes no string they are read as YAML, and what still does not fit is refused."""
+    cfg = base()
+    cfg.update(oracle="false", best="{embeddings_only: true}", replicates="3", cold_start="[0, 1]", playlists="true")
+    out = validate_config(cfg)
+    assert out["oracle"] is False and out["best"]["embeddings_only"] is True and out["best"]["metric"] == "ndcg_at_k"
+    assert out["replicates"] == 3 and out["cold_start"] == [0, 1]
+    assert out["playlists"] == "true"   # a path: strings stay strings
+    cfg["oracle"] = "maybe"
+    with pytest.raises(ConfigError, match="'oracle'"):
+        validate_config(cfg)

@@ -61,6 +61,35 @@ def _fill_defaults(schema: dict, config: dict) -> None:
             _fill_defaults(sub, config[name])
 
 
+def _accepts_string(schema: dict) -> bool:
+    """Whether a schema accepts some string (no type named: assume it does)."""
+    types = schema.get("type")
+    if types is None:
+        alts = schema.get("anyOf", []) + schema.get("oneOf", [])
+        return not alts or any(_accepts_string(a) for a in alts)
+    return "string" in (types if isinstance(types, list) else [types])
+
+
+def _coerce_strings(schema: dict, config: dict) -> None:
+    """Parse as YAML the string values of keys whose schema takes no string, recursively.
+
+    ``snakemake --config oracle=false`` or ``best='{embeddings_only: true}'`` hands over the
+    strings 'false' and '{embeddings_only: true}'; read as YAML they are what the user meant.
+    A string that does not parse stays as it is, for the validator to name.
+    """
+    for name, sub in schema.get("properties", {}).items():
+        value = config.get(name)
+        if isinstance(value, str) and not _accepts_string(sub):
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                continue
+            if not isinstance(parsed, str):
+                config[name] = value = parsed
+        if isinstance(value, dict):
+            _coerce_strings(sub, value)
+
+
 def validate_config(config: dict, source: str = "config.yaml") -> dict:
     """Validate a configuration and return a copy with defaults filled in.
 
@@ -84,6 +113,7 @@ def validate_config(config: dict, source: str = "config.yaml") -> dict:
         raise ConfigError(f"{source}: the configuration must be a mapping of keys to values, got {type(config).__name__}")
     config = copy.deepcopy(config)
     schema = load_schema()
+    _coerce_strings(schema, config)
     _fill_defaults(schema, config)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
