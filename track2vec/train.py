@@ -565,8 +565,8 @@ def train(offsets: np.ndarray, values: np.ndarray, counts: np.ndarray, params: T
     rng = np.random.default_rng(params.seed)
     pair_rngs = [np.random.default_rng([params.seed, 1, e]) for e in range(params.epochs)]
 
-    weights = np.where(counts_f > 0, counts_f, 0.0) ** params.ns_exponent
-    weights[counts_f <= 0] = 0.0
+    weights = np.zeros(V)
+    weights[counts_f > 0] = counts_f[counts_f > 0] ** params.ns_exponent   # count 0: never drawn
     if weights.sum() <= 0 or not np.isfinite(weights.sum()):
         raise ValueError("counts must have at least one positive entry (negative-sampling table is empty)")
     cum = np.cumsum(weights / weights.sum())
