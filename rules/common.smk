@@ -81,7 +81,7 @@ def entry_params(wildcards):
 
 
 def entry_popularity(wildcards):
-    """The popularity prior's weight of a run's entry (0 for the baselines)."""
+    """The popularity prior's weight of a run's entry (0 for the baselines; or ``auto``)."""
     hp = ENTRIES[split_run(wildcards.entry)[0]]
     return hp["popularity_prior"] if hp["method"] == "sgns" else 0.0
 

@@ -13,6 +13,7 @@ rule evaluate:
         entry=RUN_PATTERN,
     params:
         popularity=entry_popularity,
+        choose_by=config["best"]["metric"],
         k=config["evaluate"]["k"],
         metric=config["evaluate"]["metric"],
         same_song=config["evaluate"]["same_song"],

@@ -319,3 +319,23 @@ def test_float32_kth_filter_matches_a_per_row_sort():
     assert sorted(g2.tolist()) == sorted(expect)
     assert len(g2) < len(songs)
     assert (s32[g2] == v2).all() and (rows[g2] == r2).all()
+
+
+def test_auto_popularity_prior_keeps_the_best_weight_smallest_on_ties(monkeypatch):
+    """popularity_prior: auto scores every weight of AUTO_PRIORS and keeps the best; equal scores
+    go to the smaller weight. All songs equally similar: without a prior the lowest index comes
+    first (a miss), any positive weight puts the most played song (the target) first."""
+    from track2vec import pipeline
+
+    V = 30
+    emb = np.ones((V, 4), dtype=np.float32)
+    counts = np.ones(V, dtype=np.int64)
+    counts[25] = 50
+    monkeypatch.setattr(pipeline, "read_sequences", lambda path: (None, np.repeat(np.arange(V), counts), None))
+    df = pd.DataFrame({"query": [3, 4, 5], "target": [25, 25, 25]})
+    out = pipeline._choose_prior(emb, df, V, "train.parquet", 1, "cosine", "miss", "hr_at_k", "e", pipeline._log)
+    assert [s["popularity_prior"] for s in out["popularity_prior_scan"]] == list(pipeline.AUTO_PRIORS)
+    assert out["popularity_prior_scan"][0]["hr_at_k"] == 0.0
+    assert out["popularity_prior"] == 0.005 and out["hr_at_k"] == 1.0
+    with pytest.raises(Exception, match="best.metric"):
+        pipeline._choose_prior(emb, df, V, "train.parquet", 1, "cosine", "miss", "value", "e", pipeline._log)

@@ -40,6 +40,18 @@ def test_tiny_preset_outputs(tiny_run):
     g = grid.set_index("entry")
     assert list(g["method"]) == ["popularity", "cooccurrence", "sgns", "sgns", "sgns", "oracle"]
     assert bool(g.loc["seed_reference", "tied"]) is True
+    # popularity_prior: auto (paper_music2, window_1): the evaluate step scanned the weights and
+    # the grid shows the one it kept, whose scores are the entry's; seed_reference has 0
+    from track2vec.pipeline import AUTO_PRIORS
+    for e in ("paper_music2", "window_1"):
+        m = json.loads((r / "metrics" / f"{e}.json").read_text())
+        scan = m["popularity_prior_scan"]
+        assert [x["popularity_prior"] for x in scan] == list(AUTO_PRIORS)
+        assert m["ndcg_at_k"] == max(x["ndcg_at_k"] for x in scan)
+        assert float(g.loc[e, "popularity_prior"]) == m["popularity_prior"] in AUTO_PRIORS
+        assert g.loc[e, "ndcg_at_k"] == pytest.approx(m["ndcg_at_k"], abs=1e-6)
+    assert float(g.loc["seed_reference", "popularity_prior"]) == 0
+    assert "popularity_prior_scan" not in json.loads((r / "metrics" / "seed_reference.json").read_text())
     assert g.loc["cooccurrence", "window"] == 3 and pd.isna(g.loc["cooccurrence", "dim"])
     best = json.loads((r / "best.json").read_text())
     eligible = grid[grid["method"] != "oracle"]

@@ -38,6 +38,7 @@ __all__ = [
     "read_vocab",
     "load_model",
     "prior_weight",
+    "AUTO_PRIORS",
     "song_prior",
     "baseline_step",
     "oracle_step",
@@ -230,8 +231,12 @@ def load_model(path, n_vocab: int):
 
 
 def prior_weight(best: Mapping) -> float:
-    """The ``popularity_prior`` of the entry a ``best.json`` names (0 when absent, as for baselines)."""
-    return float(best.get("hyperparameters", {}).get("popularity_prior") or 0.0)
+    """The ``popularity_prior`` of the entry a ``best.json`` names (0 when absent, as for
+    baselines; for ``auto``, grid.tsv and best.json hold the weight chosen on validation)."""
+    value = best.get("hyperparameters", {}).get("popularity_prior") or 0.0
+    if value == "auto":
+        raise ConfigError("best.json holds popularity_prior 'auto' instead of the chosen weight: re-run the aggregate and best rules")
+    return float(value)
 
 
 def song_prior(train: str | None, n_vocab: int, popularity: float, model=None) -> np.ndarray | None:
@@ -265,6 +270,33 @@ def baseline_step(train: str, vocab: str, method: str, window: int, out: str, lo
     return {"seconds": seconds}
 
 
+#: the popularity-prior weights that ``popularity_prior: auto`` tries on the validation pairs
+AUTO_PRIORS = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2)
+
+
+def _choose_prior(emb, df, V, train, k, metric, same_song, choose_by, name, logger) -> dict:
+    """Scores with the best weight of :data:`AUTO_PRIORS` by ``choose_by``, and every weight's."""
+    from .evaluate import popularity_prior
+
+    if choose_by not in ("hr_at_k", "ndcg_at_k"):
+        raise ConfigError(f"config key 'best.metric' must be hr_at_k or ndcg_at_k to choose the popularity prior, got {choose_by!r}")
+    if train is None:
+        raise ConfigError("hyperparameter 'popularity_prior: auto' needs the training sequences (split/train.parquet) to count songs")
+    _, values, _ = read_sequences(train)
+    counts = np.bincount(values, minlength=V)
+    logger.info("%s: scoring %d pairs against %d songs with each popularity prior of %s", name, len(df), V, AUTO_PRIORS)
+    scan = []
+    for w in AUTO_PRIORS:
+        s = evaluate_pairs(emb, df, k=k, metric=metric, same_song=same_song, prior=popularity_prior(counts, w))
+        scan.append(s)
+        logger.info("  popularity prior %g: HR@%d %.4f, NDCG@%d %.4f", w, k, s["hr_at_k"], k, s["ndcg_at_k"])
+    i = max(range(len(scan)), key=lambda j: (scan[j][choose_by], -j))   # ties: the smaller weight
+    logger.info("%s: popularity prior %g chosen (highest %s)", name, AUTO_PRIORS[i], choose_by)
+    return {**scan[i], "popularity_prior": AUTO_PRIORS[i],
+            "popularity_prior_scan": [{"popularity_prior": w, "hr_at_k": s["hr_at_k"], "ndcg_at_k": s["ndcg_at_k"]}
+                                      for w, s in zip(AUTO_PRIORS, scan)]}
+
+
 def evaluate_step(
     embeddings: str,
     vocab: str,
@@ -276,23 +308,31 @@ def evaluate_step(
     entry: str | None = None,
     logger: logging.Logger = _log,
     train: str | None = None,
-    popularity: float = 0.0,
+    popularity: float | str = 0.0,
+    choose_by: str = "ndcg_at_k",
 ) -> dict:
     """Score an embedding on validation (or test) pairs; write HR@k / NDCG@k as JSON.
 
     ``popularity`` > 0 (an sgns entry's ``popularity_prior``) ranks by similarity plus
     ``popularity * log(1 + count)``, the counts taken from the training sequences
-    ``train`` (see :func:`track2vec.evaluate.popularity_prior`).
+    ``train`` (see :func:`track2vec.evaluate.popularity_prior`). ``popularity="auto"``
+    scores the pairs with every weight of :data:`AUTO_PRIORS` and keeps the one with the
+    highest ``choose_by`` (ties: the smaller weight); the JSON then names the weight
+    (``popularity_prior``) and lists every weight's scores (``popularity_prior_scan``).
+    Meant for the validation pairs: the test step uses the weight chosen there.
     """
     V = _vocab_size(vocab)
     _check_k(k, V)
     emb = load_model(embeddings, V)
-    prior = song_prior(train, V, popularity, emb)
     df = read_pairs(pairs)
     t0 = time.perf_counter()
-    logger.info("%s: scoring %d pairs against %d songs%s", entry or embeddings, len(df), V,
-                f", popularity prior {popularity:g}" if prior is not None else "")
-    scores = evaluate_pairs(emb, df, k=k, metric=metric, same_song=same_song, progress=logger.info, prior=prior)
+    if popularity == "auto" and not hasattr(emb, "complete"):
+        scores = _choose_prior(emb, df, V, train, k, metric, same_song, choose_by, entry or embeddings, logger)
+    else:
+        prior = song_prior(train, V, 0.0 if popularity == "auto" else popularity, emb)
+        logger.info("%s: scoring %d pairs against %d songs%s", entry or embeddings, len(df), V,
+                    f", popularity prior {popularity:g}" if prior is not None else "")
+        scores = evaluate_pairs(emb, df, k=k, metric=metric, same_song=same_song, progress=logger.info, prior=prior)
     # no timing in the file: same inputs -> byte-identical metrics (the benchmark file has the time)
     logger.info("scored %d pairs in %.2f s", len(df), time.perf_counter() - t0)
     if entry is not None:
@@ -325,6 +365,10 @@ def _entry_rows(entries: Mapping[str, Mapping], metrics: Mapping[str, str], trai
         nd = t_interval([m["ndcg_at_k"] for m in ms])
         seconds = [float(pd.read_csv(train_logs[r], sep="\t")["seconds"].sum()) for r in runs[name]]
         method = hp.get("method", "sgns")
+        if hp.get("popularity_prior") == "auto":
+            # the weight chosen on the validation pairs (the lower median over replicate runs)
+            chosen = sorted(float(m.get("popularity_prior", 0.0)) for m in ms)
+            hp = {**hp, "popularity_prior": chosen[(len(chosen) - 1) // 2]}
         rows.append(
             {
                 "entry": name,
