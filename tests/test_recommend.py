@@ -210,7 +210,9 @@ def test_command_line_on_the_tiny_run(tiny_run, tmp_path):
     assert data["entry"] == best and len(data["suggestions"]) == 5
     assert not {d["index"] for d in data["suggestions"]} & set(data["playlist"])
     table = run("suggest", "Holy Planet", "--entry", "window_1").stdout.splitlines()
-    assert len(table) == 11 and table[0].startswith("rank\t")
+    assert len(table) == 11 and table[0].split("\t")[-1] == "similarity"
+    table = run("suggest", "Holy Planet", "--entry", "cooccurrence").stdout.splitlines()
+    assert table[0].split("\t")[-1] == "cooccurrence" and float(table[1].split("\t")[-1]) > 0
     proc = run("suggest", "Holy Planet", "--entry", "nope", check=False)
     assert proc.returncode == 1 and "window_1" in proc.stderr and "Traceback" not in proc.stderr
     proc = run("radio", "Holy Planet", "--nb-steps", "6", "--seed", "1", "--out", "r")

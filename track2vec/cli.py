@@ -119,7 +119,8 @@ def _cmd_suggest(args, rec, out) -> int:
                    "suggestions": table.to_dict(orient="records")}, out, ensure_ascii=False, indent=2)
         out.write("\n")
         return 0
-    score = "similarity" if rec.metric == "cosine" else "distance"
+    method = getattr(rec.embeddings, "method", None)   # a baseline entry ranks by counts
+    score = {"popularity": "plays", "cooccurrence": "cooccurrence"}.get(method) or ("similarity" if rec.metric == "cosine" else "distance")
     print(f"rank\tindex\ttrack_id\ttitle\tartist\t{score}", file=out)
     for r in table.itertuples(index=False):
         print("\t".join(_cell(x) for x in (r.rank, r.index, r.track_id, r.title, r.artist, f"{r.score:.4f}")), file=out)
