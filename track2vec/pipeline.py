@@ -251,10 +251,15 @@ def song_prior(train: str | None, n_vocab: int, popularity: float, model=None) -
 
     if not popularity or hasattr(model, "complete"):
         return None
+    return popularity_prior(_train_counts(train, n_vocab, "popularity_prior' > 0"), float(popularity))
+
+
+def _train_counts(train: str | None, n_vocab: int, what: str) -> np.ndarray:
+    """Occurrences of each song in the training sequences (the popularity prior's counts)."""
     if train is None:
-        raise ConfigError("hyperparameter 'popularity_prior' > 0 needs the training sequences (split/train.parquet) to count songs")
+        raise ConfigError(f"hyperparameter '{what} needs the training sequences (split/train.parquet) to count songs")
     _, values, _ = read_sequences(train)
-    return popularity_prior(np.bincount(values, minlength=n_vocab), float(popularity))
+    return np.bincount(values, minlength=n_vocab)
 
 
 def baseline_step(train: str, vocab: str, method: str, window: int, out: str, logger: logging.Logger = _log) -> dict:
@@ -280,10 +285,7 @@ def _choose_prior(emb, df, V, train, k, metric, same_song, choose_by, name, logg
 
     if choose_by not in ("hr_at_k", "ndcg_at_k"):
         raise ConfigError(f"config key 'best.metric' must be hr_at_k or ndcg_at_k to choose the popularity prior, got {choose_by!r}")
-    if train is None:
-        raise ConfigError("hyperparameter 'popularity_prior: auto' needs the training sequences (split/train.parquet) to count songs")
-    _, values, _ = read_sequences(train)
-    counts = np.bincount(values, minlength=V)
+    counts = _train_counts(train, V, "popularity_prior: auto'")
     logger.info("%s: scoring %d pairs against %d songs with each popularity prior of %s", name, len(df), V, AUTO_PRIORS)
     scan = []
     for w in AUTO_PRIORS:
