@@ -331,7 +331,7 @@ def evaluate_step(
     if popularity == "auto" and not hasattr(emb, "complete"):
         scores = _choose_prior(emb, df, V, train, k, metric, same_song, choose_by, entry or embeddings, logger)
     else:
-        prior = song_prior(train, V, 0.0 if popularity == "auto" else popularity, emb)
+        prior = song_prior(train, V, popularity, emb)   # None for a baseline, whatever its weight
         logger.info("%s: scoring %d pairs against %d songs%s", entry or embeddings, len(df), V,
                     f", popularity prior {popularity:g}" if prior is not None else "")
         scores = evaluate_pairs(emb, df, k=k, metric=metric, same_song=same_song, progress=logger.info, prior=prior)
