@@ -285,13 +285,15 @@ def train_mem_mb(wildcards, input, attempt):
 def train_runtime(wildcards, input, attempt):
     """Runtime of one training job (minutes).
 
-    About 0.8 M positive pairs per second and thread on a laptop core; one MB of
-    training sequences gives about 1 M pairs per unit of window per epoch.
-    Generous (5x) so a slower node does not hit the limit.
+    About 0.8 M positive pairs per second and thread on a laptop core up to dim 256
+    with 10 negatives (the defaults), slower in proportion beyond; one MB of training
+    sequences gives about 1 M pairs per unit of window per epoch. Generous (5x) so a
+    slower node does not hit the limit.
     """
     window = _hyperparameter(wildcards, "window")
     epochs = _hyperparameter(wildcards, "epochs")
-    minutes = 5 * epochs * window * _file_mb(input.train) / 0.8 / 60
+    work = _hyperparameter(wildcards, "dim") * (_hyperparameter(wildcards, "negatives") + 1) / (256 * 11)
+    minutes = 5 * epochs * window * _file_mb(input.train) / 0.8 / 60 * max(1.0, work)
     return _scaled(10, 1, minutes, attempt)
 
 
