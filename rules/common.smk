@@ -282,6 +282,10 @@ def train_mem_mb(wildcards, input, attempt):
     return _scaled(_TF_BASE_MB, 1, pairs_mb + matrices_mb, attempt)
 
 
+#: dim x (negatives + 1) of the defaults (256 x 11): the cost per pair the runtime estimate is measured at
+_DEFAULT_PAIR_WORK = 256 * 11
+
+
 def train_runtime(wildcards, input, attempt):
     """Runtime of one training job (minutes).
 
@@ -292,8 +296,8 @@ def train_runtime(wildcards, input, attempt):
     """
     window = _hyperparameter(wildcards, "window")
     epochs = _hyperparameter(wildcards, "epochs")
-    work = _hyperparameter(wildcards, "dim") * (_hyperparameter(wildcards, "negatives") + 1) / (256 * 11)
-    minutes = 5 * epochs * window * _file_mb(input.train) / 0.8 / 60 * max(1.0, work)
+    work = _hyperparameter(wildcards, "dim") * (_hyperparameter(wildcards, "negatives") + 1)
+    minutes = 5 * epochs * window * _file_mb(input.train) / 0.8 / 60 * max(1.0, work / _DEFAULT_PAIR_WORK)
     return _scaled(10, 1, minutes, attempt)
 
 
