@@ -111,25 +111,81 @@ def popularity_prior(counts: np.ndarray, weight: float) -> np.ndarray | None:
     return float(weight) * np.log1p(counts.astype(np.float64))
 
 
-def _prepare(emb: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """float64 base vectors, their per-row "bias" and the translation applied.
+#: float64 numbers per chunk when the base vectors are made or used in slices (2**22: 32 MiB)
+_CHUNK_FLOATS = 2**22
+
+
+class _Rows:
+    """The base vectors of :func:`_prepare` in float64, made from the embedding on demand.
+
+    Holding them as a V x dim float64 copy would take twice the memory of a float32
+    embedding; instead rows are converted (and scaled or shifted) when indexed, with the
+    same operations, so every value is the one a full copy would hold.
+
+    Supports ``rows[idx]`` (float64 rows), ``rows @ q`` (all scores, in slices),
+    ``rows.astype(dtype)`` (a full copy) and ``shape``.
+    """
+
+    def __init__(self, emb: np.ndarray, metric: str) -> None:
+        self._emb = np.asarray(emb)
+        self.shape = self._emb.shape
+        self._scale = None
+        self.shift = None
+        if metric == "cosine":
+            norms = np.empty(self.shape[0])
+            for s, e in self._slices():
+                norms[s:e] = np.linalg.norm(np.asarray(self._emb[s:e], dtype=np.float64), axis=1)
+            self._scale = np.where(norms == 0, 1.0, norms)
+        elif len(self._emb):
+            total = np.zeros(self.shape[1])
+            for s, e in self._slices():
+                total += np.asarray(self._emb[s:e], dtype=np.float64).sum(axis=0)
+            self.shift = total / len(self._emb)
+
+    def _slices(self):
+        step = max(1, _CHUNK_FLOATS // max(1, self.shape[1]))
+        for s in range(0, self.shape[0], step):
+            yield s, min(self.shape[0], s + step)
+
+    def __getitem__(self, idx) -> np.ndarray:
+        x = np.array(self._emb[idx], dtype=np.float64)
+        if self._scale is not None:
+            x /= np.asarray(self._scale[idx])[..., None]
+        elif self.shift is not None:
+            x -= self.shift
+        return x
+
+    def __matmul__(self, q: np.ndarray) -> np.ndarray:
+        out = np.empty(self.shape[0])
+        for s, e in self._slices():
+            out[s:e] = self[s:e] @ q
+        return out
+
+    def astype(self, dtype) -> np.ndarray:
+        out = np.empty(self.shape, dtype=dtype)
+        for s, e in self._slices():
+            out[s:e] = self[s:e]
+        return out
+
+    def sq_norms(self) -> np.ndarray:
+        """``|e|^2`` of every base vector."""
+        out = np.empty(self.shape[0])
+        for s, e in self._slices():
+            x = self[s:e]
+            out[s:e] = np.einsum("ij,ij->i", x, x)
+        return out
+
+
+def _prepare(emb: np.ndarray, metric: str) -> tuple[_Rows, np.ndarray, np.ndarray | None]:
+    """Base vectors (float64, see :class:`_Rows`), their per-row "bias" and the translation applied.
 
     Scores are ``q . e + bias(e)``, higher is nearer: cosine: unit vectors, bias 0;
     euclidean: vectors centred on their mean (distances do not change, norms shrink,
     and so does the float32 error bound), bias ``-|e|^2 / 2`` (= ``-(|q - e|^2 - |q|^2) / 2``).
     """
-    e64 = np.asarray(emb, dtype=np.float64)
-    shift = None
-    if metric == "cosine":
-        norms = np.linalg.norm(e64, axis=1, keepdims=True)
-        e64 = e64 / np.where(norms == 0, 1.0, norms)
-        bias = np.zeros(len(e64))
-    else:
-        shift = e64.mean(axis=0) if len(e64) else None
-        if shift is not None:
-            e64 = e64 - shift
-        bias = -0.5 * np.einsum("ij,ij->i", e64, e64)
-    return e64, bias, shift
+    rows = _Rows(emb, metric)
+    bias = np.zeros(rows.shape[0]) if metric == "cosine" else -0.5 * rows.sq_norms()
+    return rows, bias, rows.shift
 
 
 #: target number of songs per tile of the search index (the vocabulary is cut into about V / _TILE tiles)
@@ -141,8 +197,10 @@ _KMEANS_SAMPLE = 32
 _TILE_FLOATS = 2**23
 #: tiles scored first for each query (its most promising ones), to bound its k-th score
 _PHASE_A = 4
-#: queries searched together by default (one bound matrix of block x tiles, one candidate list)
+#: queries searched together by default (one bound matrix of block x tiles, one candidate list),
+#: up to _BLOCK_DIM dimensions; proportionally fewer beyond
 _BLOCK = 8192
+_BLOCK_DIM = 256
 #: candidate songs per query above which the query is re-scored in float64 against every song
 _MAX_CAND = 4096
 #: threads scoring tiles (each with single-threaded BLAS)
@@ -155,7 +213,7 @@ class _Tiles:
 
     Parameters
     ----------
-    base64 : numpy.ndarray of float64, shape (V, dim)
+    base64 : numpy.ndarray of float64 or _Rows, shape (V, dim)
         Base vectors from :func:`_prepare`.
     bias : numpy.ndarray of float64, shape (V,)
         Their bias (scores are ``q . e + bias(e)``).
@@ -228,6 +286,7 @@ class _Tiles:
                         sizes.append(np.diff(np.linspace(0, n, n_parts + 1).round().astype(np.int64)))
                     else:
                         sizes.append(np.array([n]))
+            del b32  # before base32 below: one float32 copy of the vectors at a time
             cnt = np.concatenate(sizes)
         else:
             perm = np.arange(V)
@@ -518,7 +577,7 @@ def _search_block(tiles: _Tiles, q64: np.ndarray, qsong: np.ndarray, excl: np.nd
     # at least K32 - err in float32: keep those (with err / 2 to spare for float64 near-ties)
     c_rows, c_songs, c_s32 = _within_float32_kth(c_rows, c_songs, c_s32, err, b, k)
     exact = np.empty(len(c_rows))
-    step = 2**16
+    step = max(1, _CHUNK_FLOATS // (2 * max(1, dim)))
     for s in range(0, len(c_rows), step):
         r, sg = c_rows[s : s + step], c_songs[s : s + step]
         exact[s : s + step] = np.einsum("ij,ij->i", q64[r], base64[sg]) + bias[sg]
@@ -593,7 +652,8 @@ def nearest_neighbours(
     block : int, optional
         Queries searched together (memory grows with it: tile bounds of about
         block x V / 20 bytes, and at most 4,096 candidates of 16 bytes per query);
-        default 8,192.
+        default 8,192 up to 256 dimensions, proportionally fewer beyond (more
+        dimensions, a wider float32 error bound, more candidates per query).
     progress : callable, optional
         Receives a progress line about every tenth of the blocks (nothing for a
         single block), for example ``logger.info``.
@@ -679,7 +739,7 @@ def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, p
             q64 = q64 / np.where(nq == 0, 1.0, nq)
         elif shift is not None:
             q64 = q64 - shift
-    e_sq = np.einsum("ij,ij->i", base64, base64)
+    e_sq = base64.sq_norms()
     e_norm_max = float(np.sqrt(e_sq.max()))
     bias_max = float(np.abs(bias).max())
     q_norm_all = np.linalg.norm(q64, axis=1)
@@ -687,7 +747,8 @@ def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, p
     out_idx = np.empty((n, k), dtype=np.int64)
     out_score = np.empty((n, k), dtype=np.float64)
     if block is None:
-        block = _BLOCK
+        # the float32 error bound, hence the candidates per query, grows with the dimension
+        block = max(256, min(_BLOCK, _BLOCK * _BLOCK_DIM // max(dim, 1)))
     # queries in order of their best tile, so that a block's queries share tiles
     q_order = np.arange(n)
     if n > block and len(tiles.size) > 1:
