@@ -23,7 +23,7 @@ include: "rules/common.smk"
 
 
 wildcard_constraints:
-    entry=r"[A-Za-z0-9][A-Za-z0-9_.-]*(\+r[0-9]+)?",
+    entry=r"[A-Za-z0-9][A-Za-z0-9_.-]*(\+[rm][0-9]+)?",
 
 
 include: "rules/data.smk"

@@ -6,7 +6,7 @@ from snakemake.exceptions import WorkflowError
 
 from track2vec.config import TRAINING, check_config_file, grid_entries, replace_grid, validate_config
 from track2vec.errors import ConfigError
-from track2vec.grid import run_ids, run_params, split_run
+from track2vec.grid import ensemble_members, entry_of, run_ids, split_run, training_params, training_sources
 from track2vec.text import slugify
 
 try:
@@ -29,7 +29,11 @@ except ConfigError as exc:
 TRIALS = [name for name in ENTRIES if name not in config["grid"]]
 # runs: {entry} and, with replicates, {entry}+r2 ... (sgns entries only)
 RUNS = run_ids(ENTRIES, config["replicates"])
-SGNS_RUNS = [r for r in RUNS if ENTRIES[split_run(r)[0]]["method"] == "sgns"]
+# trainings: each run of an sgns entry, and each member {entry}+m1... of an ensemble entry's
+# runs; a member with the same training hyperparameters as another run reuses its files
+SOURCES = training_sources(ENTRIES, RUNS, TRAINING)
+TRAINED = [r for r, source in SOURCES.items() if source == r]
+ENSEMBLE_RUNS = [r for r in RUNS if ensemble_members(ENTRIES, r)]
 BASELINES = [n for n, hp in ENTRIES.items() if hp["method"] != "sgns"]
 ORACLE = SYNTHETIC and config["oracle"]
 
@@ -40,7 +44,8 @@ def _alternatives(names):
 
 
 RUN_PATTERN = _alternatives(RUNS)
-SGNS_RUN_PATTERN = _alternatives(SGNS_RUNS)
+TRAINED_PATTERN = _alternatives(TRAINED)
+ENSEMBLE_PATTERN = _alternatives(ENSEMBLE_RUNS)
 BASELINE_PATTERN = _alternatives(BASELINES)
 
 if not SYNTHETIC and not os.path.exists(config["playlists"]):
@@ -73,11 +78,26 @@ def playlists_file(wildcards):
 
 
 def entry_params(wildcards):
-    """Training hyperparameters of one run: its grid entry's (defaults overridden by the
-    entry), the seed moved by the replicate number. Not ``popularity_prior``, which only
-    scores the suggestions: changing it re-runs the evaluation, not the training."""
-    hp = run_params(ENTRIES, wildcards.entry)
-    return {h: v for h, v in hp.items() if h in TRAINING}
+    """Training hyperparameters of one run or ensemble member: its grid entry's (defaults
+    overridden by the entry), the seed moved by the replicate or member number. Not
+    ``popularity_prior``, which only scores the suggestions: changing it re-runs the
+    evaluation, not the training."""
+    return training_params(ENTRIES, wildcards.entry, TRAINING)
+
+
+def _member_files(run, folder, ext):
+    return [res(f"{folder}/{SOURCES[m]}.{ext}") for m in ensemble_members(ENTRIES, run)]
+
+
+def member_embeddings(wildcards):
+    """The embeddings of an ensemble run's members (a member trained elsewhere in the grid
+    under the same hyperparameters is read from there)."""
+    return _member_files(wildcards.entry, "embeddings", "npy")
+
+
+def member_logs(wildcards):
+    """The training logs of an ensemble run's members."""
+    return _member_files(wildcards.entry, "train_log", "tsv")
 
 
 def entry_popularity(wildcards):
@@ -257,7 +277,7 @@ def io_runtime(wildcards, input, attempt):
 
 
 def _hyperparameter(wildcards, name):
-    return ENTRIES[split_run(wildcards.entry)[0]][name]
+    return ENTRIES[entry_of(wildcards.entry)][name]
 
 
 def _parquet_rows(path):
@@ -310,8 +330,13 @@ def _score_mem_mb(embeddings_mb, dim, attempt):
 def evaluate_mem_mb(wildcards, input, attempt):
     """Memory of an evaluate job: the embedding matrix (twice, normalised) and one
     block of query x vocabulary scores."""
-    dim = _hyperparameter(wildcards, "dim")
+    dim = _hyperparameter(wildcards, "dim") * (_hyperparameter(wildcards, "ensemble") if _hyperparameter(wildcards, "method") == "sgns" else 1)
     return _score_mem_mb(_file_mb(input.model), dim, attempt)
+
+
+def ensemble_mem_mb(wildcards, input, attempt):
+    """Memory of an ensemble job: its members (as read, as float64, and combined)."""
+    return _scaled(_BASE_MB, 1, 5 * sum(_file_mb(f) for f in input.members), attempt)
 
 
 def evaluate_runtime(wildcards, input, attempt):

@@ -1,5 +1,6 @@
 # Step 4: one skip-gram (SGNS, TensorFlow) model per run of an sgns grid entry ({entry} is the
 # entry's name, or {entry}+r2... for replicates), and one counted model per baseline entry.
+# An entry with `ensemble: M` trains members {entry}+m1... and combines each run's M members.
 
 
 rule train:
@@ -10,7 +11,7 @@ rule train:
         embeddings=res("embeddings/{entry}.npy"),
         log=res("train_log/{entry}.tsv"),
     wildcard_constraints:
-        entry=SGNS_RUN_PATTERN,
+        entry=TRAINED_PATTERN,
     params:
         hp=entry_params,
     threads: config["train"]["threads"]
@@ -25,6 +26,30 @@ rule train:
         "../envs/train.yaml"
     script:
         "../scripts/train.py"
+
+
+rule ensemble:
+    input:
+        members=member_embeddings,
+        logs=member_logs,
+        vocab=res("vocab.parquet"),
+    output:
+        embeddings=res("embeddings/{entry}.npy"),
+        log=res("train_log/{entry}.tsv"),
+    wildcard_constraints:
+        entry=ENSEMBLE_PATTERN,
+    threads: 1
+    resources:
+        mem_mb=ensemble_mem_mb,
+        runtime=io_runtime,
+    log:
+        res("logs/ensemble/{entry}.log"),
+    benchmark:
+        res("benchmarks/ensemble/{entry}.tsv")
+    conda:
+        "../envs/pipeline.yaml"
+    script:
+        "../scripts/ensemble.py"
 
 
 rule baseline:

@@ -16,7 +16,7 @@ import pytest
 from track2vec import atomic
 from track2vec.atomic import ResultsFolderError, write_json
 from track2vec.errors import DataError
-from track2vec.pipeline import evaluate_step, load_step, split_step, vocab_step
+from track2vec.pipeline import ensemble_step, evaluate_step, load_step, split_step, vocab_step
 
 from conftest import ROOT, save_object_array
 
@@ -125,6 +125,7 @@ def test_duplicate_playlists_warned(tmp_path, caplog):
         (["evaluate={'k': 0}"], "evaluate.k"),
         (["grid={'bad name/..': {'dim': 4}}"], "grid"),
         (["defaults={'window': -2}"], "defaults.window"),
+        (["grid={'e': {'ensemble': 0}}"], "grid.e.ensemble"),
     ],
 )
 def test_config_errors_through_the_workflow(tmp_path, override, key):
@@ -174,6 +175,19 @@ def test_corrupted_embeddings_caught_before_evaluation(tmp_path, matrix, words):
         evaluate_step(str(emb), tmp_path / "v.parquet", tmp_path / "p.parquet", 2, "cosine", "miss", tmp_path / "m.json")
     assert words in str(err.value) and str(emb) in str(err.value) and "re-run" in str(err.value)
     assert not (tmp_path / "m.json").exists()
+
+
+def test_ensemble_member_of_the_wrong_size(tmp_path):
+    pd.DataFrame({"index": range(5), "track_id": list("abcde"), "count": [2] * 5}).to_parquet(tmp_path / "v.parquet")
+    good, bad = tmp_path / "good.npy", tmp_path / "bad.npy"
+    np.save(good, np.ones((5, 3), dtype=np.float32))
+    np.save(bad, np.ones((4, 3), dtype=np.float32))
+    log = tmp_path / "log.tsv"
+    log.write_text("epoch\tloss\tpositive_pairs\tseconds\tpairs_per_second\tlearning_rate\n1\t1.0\t10\t0.5\t20\t0.01\n")
+    with pytest.raises(DataError) as err:
+        ensemble_step([str(good), str(bad)], [log, log], tmp_path / "v.parquet", tmp_path / "e.npy", tmp_path / "e.tsv")
+    assert str(bad) in str(err.value) and "has 4 rows but the vocabulary has 5" in str(err.value)
+    assert not (tmp_path / "e.npy").exists() and not (tmp_path / "e.tsv").exists()
 
 
 @pytest.mark.parametrize("code, words", [(errno.EROFS, "read-only"), (errno.ENOSPC, "disk is full")])

@@ -6,7 +6,7 @@ import pytest
 from sklearn.neighbors import NearestNeighbors
 
 from track2vec.errors import DataError
-from track2vec.evaluate import check_embeddings, evaluate_pairs, hit_ranks, hr_ndcg, nearest_neighbours
+from track2vec.evaluate import check_embeddings, combine_embeddings, evaluate_pairs, hit_ranks, hr_ndcg, nearest_neighbours
 
 
 def brute(emb, q, k, metric):
@@ -339,3 +339,27 @@ def test_auto_popularity_prior_keeps_the_best_weight_smallest_on_ties(monkeypatc
     assert out["popularity_prior"] == 0.005 and out["hr_at_k"] == 1.0
     with pytest.raises(Exception, match="best.metric"):
         pipeline._choose_prior(emb, df, V, "train.parquet", 1, "cosine", "miss", "value", "e", pipeline._log)
+
+
+def test_combined_embedding_cosine_is_the_mean_of_the_members():
+    rng = np.random.default_rng(0)
+    members = [rng.normal(size=(50, d)) * rng.uniform(0.1, 5, size=(50, 1)) for d in (4, 8, 6)]
+    members[1][7] = 0  # a zero row (a song never trained) stays zero, not NaN
+    e = combine_embeddings(members)
+    assert e.shape == (50, 18) and e.dtype == np.float32
+    norms = np.linalg.norm(e, axis=1)
+    assert np.allclose(np.delete(norms, 7), 1, atol=1e-6) and np.isfinite(e).all()
+
+    def cos(m):
+        n = np.linalg.norm(m, axis=1, keepdims=True)
+        u = m / np.where(n > 0, n, 1)
+        return u @ u.T
+
+    want = sum(cos(m) for m in members) / 3
+    np.testing.assert_allclose(e.astype(np.float64) @ e.T.astype(np.float64), want, atol=1e-5)
+    # one member: its cosine geometry unchanged
+    np.testing.assert_allclose(combine_embeddings(members[:1]) @ combine_embeddings(members[:1]).T, cos(members[0]), atol=1e-5)
+    with pytest.raises(ValueError, match="different numbers of rows"):
+        combine_embeddings([members[0], members[1][:10]])
+    with pytest.raises(ValueError, match="at least one"):
+        combine_embeddings([])

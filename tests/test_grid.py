@@ -2,7 +2,18 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from track2vec.grid import adjacent_pair_counts, run_ids, run_params, search_trials, split_run, t_interval
+from track2vec.grid import (
+    adjacent_pair_counts,
+    ensemble_members,
+    entry_of,
+    run_ids,
+    run_params,
+    search_trials,
+    split_run,
+    t_interval,
+    training_params,
+    training_sources,
+)
 
 
 def test_run_ids_and_params():
@@ -39,3 +50,29 @@ def test_adjacent_pair_counts():
     c = adjacent_pair_counts(offsets, values, np.array([1, 2, 2, 3]), np.array([2, 1, 2, 1]), 4)
     # 1->2 twice; 2->1 twice (once in each playlist); 2->2 never; 3->1 never (no cross-playlist pairs)
     assert list(c) == [2, 2, 0, 0]
+
+
+def test_ensemble_members_seeds_and_shared_trainings():
+    hp = {"method": "sgns", "dim": 8, "seed": 1, "ensemble": 1}
+    entries = {
+        "a": hp,
+        "a_x3": {**hp, "ensemble": 3},
+        "b_x2": {**hp, "dim": 16, "ensemble": 2},
+        "a_x2": {**hp, "ensemble": 2},
+        "pop": {"method": "popularity", "seed": 1, "ensemble": 3},
+    }
+    runs = run_ids(entries, 2)
+    assert ensemble_members(entries, "a_x3") == ["a_x3+m1", "a_x3+m2", "a_x3+m3"]
+    assert ensemble_members(entries, "a_x3+r2") == ["a_x3+m4", "a_x3+m5", "a_x3+m6"]
+    assert ensemble_members(entries, "a") == [] and ensemble_members(entries, "pop") == []
+    assert entry_of("a_x3+m5") == "a_x3" and entry_of("a_x3+r2") == "a_x3" and entry_of("a") == "a"
+    assert training_params(entries, "a_x3+m5", ("seed", "dim")) == {"seed": 5, "dim": 8}
+    assert training_params(entries, "a+r2", ("seed",)) == {"seed": 2}
+    src = training_sources(entries, runs, ("dim", "seed"))
+    # plain runs train themselves; members with a's settings and seeds 1-2 read a's runs
+    assert src["a"] == "a" and src["a+r2"] == "a+r2"
+    assert src["a_x3+m1"] == "a" and src["a_x3+m2"] == "a+r2" and src["a_x3+m3"] == "a_x3+m3"
+    # another ensemble of the same settings shares a_x3's members; other settings do not
+    assert [src[m] for m in ensemble_members(entries, "a_x2+r2")] == ["a_x3+m3", "a_x3+m4"]
+    assert [src[m] for m in ensemble_members(entries, "b_x2")] == ["b_x2+m1", "b_x2+m2"]
+    assert "pop" not in src and "a_x3" not in src  # baselines and ensemble runs are not trainings

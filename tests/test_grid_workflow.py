@@ -18,7 +18,7 @@ def grid_run(tmp_path_factory):
         cold_start=[0, 1],
         best={"metric": "hr_at_k", "embeddings_only": True},
         search={"enabled": True, "trials": 2, "seed": 3, "ranges": {"window": [1, 4], "ns_exponent": [-0.5, 0.75]}},
-        grid={"cooccurrence": {"method": "cooccurrence", "window": 2}, "base": {"epochs": 3}},
+        grid={"cooccurrence": {"method": "cooccurrence", "window": 2}, "base": {"epochs": 3}, "base_x2": {"epochs": 3, "ensemble": 2}},
         radio={"seeds": []},
     )
     cfg["defaults"]["epochs"] = 3
@@ -49,7 +49,7 @@ def test_search_trials_and_best_only_among_embeddings(grid_run):
     assert sorted(search["entry"]) == ["search_01", "search_02"]
     assert (search["ndcg_at_k"].diff().dropna() <= 0).all()  # best first
     grid = pd.read_csv(grid_run / "grid.tsv", sep="\t")
-    assert list(grid["entry"]) == ["cooccurrence", "base", search["entry"].iloc[0], "oracle"]
+    assert list(grid["entry"]) == ["cooccurrence", "base", "base_x2", search["entry"].iloc[0], "oracle"]
     best = json.loads((grid_run / "best.json").read_text())
     sgns = grid[grid["method"] == "sgns"]
     assert best["method"] == "sgns" and best["entry"] == sgns.loc[sgns["hr_at_k"].idxmax(), "entry"]
@@ -58,3 +58,27 @@ def test_search_trials_and_best_only_among_embeddings(grid_run):
     assert score["hr_ci"][0] <= score["hr_at_k"] <= score["hr_ci"][1]
     assert set(score["cold_start"]) == {"0", "1"}
     assert 0 < score["oracle"]["hr_at_k"] <= 1 and score["share_of_oracle"] == pytest.approx(score["hr_at_k"] / score["oracle"]["hr_at_k"])
+
+
+def test_ensemble_combines_members_and_reuses_identical_trainings(grid_run):
+    import numpy as np
+
+    from track2vec.evaluate import combine_embeddings
+
+    emb = grid_run / "embeddings"
+    # run 1 of base_x2 = seeds 1 and 2 = the runs base and base+r2: read from there, not trained again
+    assert not (emb / "base_x2+m1.npy").exists() and not (emb / "base_x2+m2.npy").exists()
+    # run 2 = seeds 3 and 4: trained as members of its own
+    assert (emb / "base_x2+m3.npy").exists() and (emb / "base_x2+m4.npy").exists()
+    for run, members in (("base_x2", ["base", "base+r2"]), ("base_x2+r2", ["base_x2+m3", "base_x2+m4"])):
+        combined = np.load(emb / f"{run}.npy")
+        want = combine_embeddings([np.load(emb / f"{m}.npy") for m in members])
+        np.testing.assert_array_equal(combined, want)
+        assert combined.shape[1] == 32 and np.allclose(np.linalg.norm(combined, axis=1), 1, atol=1e-5)
+    grid = pd.read_csv(grid_run / "grid.tsv", sep="\t").set_index("entry")
+    assert grid.loc["base_x2", "ensemble"] == 2 and grid.loc["base", "ensemble"] == 1
+    # its training time is that of all its members (mean over its two runs)
+    logs = grid_run / "train_log"
+    per_run = [sum(pd.read_csv(logs / f"{m}.tsv", sep="\t")["seconds"].sum() for m in ms)
+               for ms in (["base", "base+r2"], ["base_x2+m3", "base_x2+m4"])]
+    assert grid.loc["base_x2", "train_seconds"] == pytest.approx(np.mean(per_run), abs=2e-3)

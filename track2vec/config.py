@@ -35,11 +35,12 @@ HYPERPARAMETERS = (
     "batch_size",
     "tied",
     "seed",
+    "ensemble",
     "popularity_prior",
 )
 
 #: the hyperparameters of training (the others choose the method or score the suggestions)
-TRAINING = tuple(h for h in HYPERPARAMETERS if h not in ("method", "popularity_prior"))
+TRAINING = tuple(h for h in HYPERPARAMETERS if h not in ("method", "ensemble", "popularity_prior"))
 
 
 def load_schema() -> dict:
@@ -138,11 +139,12 @@ def validate_config(config: dict, source: str = "config.yaml") -> dict:
             config["grid"][name] = {}
         if name == "oracle":
             raise ConfigError(f"{source}: config key 'grid.oracle': the name `oracle` is reserved for the best achievable score's row; rename the entry")
-    missing = [h for h in HYPERPARAMETERS if h not in config["defaults"] and h not in ("min_learning_rate", "method", "popularity_prior")]
+    missing = [h for h in HYPERPARAMETERS if h not in config["defaults"] and h not in ("min_learning_rate", "method", "ensemble", "popularity_prior")]
     if missing:
         raise ConfigError(f"{source}: config key 'defaults' lacks {', '.join(missing)}; give every hyperparameter a default")
     config["defaults"].setdefault("min_learning_rate", 0.0001)
     config["defaults"].setdefault("method", "sgns")
+    config["defaults"].setdefault("ensemble", 1)
     config["defaults"].setdefault("popularity_prior", 0.0)
     return config
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import math
 import os
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from .errors import DataError
 from .progress import BlockProgress
 
 __all__ = [
+    "combine_embeddings",
     "nearest_neighbours",
     "complete_playlists",
     "hit_ranks",
@@ -75,6 +77,46 @@ def check_embeddings(emb: np.ndarray, n_vocab: int, path: str = "embeddings") ->
     if bad.any():
         raise DataError(path, f"has NaN or infinite values in {int(bad.sum())} rows (first: row {int(np.flatnonzero(bad)[0])})", fix)
     return np.ascontiguousarray(emb, dtype=np.float32)
+
+
+def combine_embeddings(members: Sequence[np.ndarray]) -> np.ndarray:
+    """One embedding from several trained on the same vocabulary (an ensemble).
+
+    Each member is scaled to unit rows, the members are concatenated and the result is
+    divided by ``sqrt(len(members))``: every row has unit norm, and the cosine of two songs
+    is the mean of their cosines in the members (Euclidean distances rank as cosines).
+
+    Parameters
+    ----------
+    members : sequence of numpy.ndarray, each of shape (V, dim_i)
+
+    Returns
+    -------
+    numpy.ndarray of float32, shape (V, sum of dim_i)
+
+    Raises
+    ------
+    ValueError
+        No member, or members with different numbers of rows.
+
+    Examples
+    --------
+    >>> a = np.array([[1.0, 0.0], [0.0, 2.0]]); b = np.array([[0.0, 3.0], [0.0, 1.0]])
+    >>> e = combine_embeddings([a, b])
+    >>> round(float(e[0] @ e[1]), 6)  # mean of cos 0 (in a) and cos 1 (in b)
+    0.5
+    """
+    if not len(members):
+        raise ValueError("an ensemble needs at least one member")
+    rows = {m.shape[0] for m in members}
+    if len(rows) != 1:
+        raise ValueError(f"ensemble members have different numbers of rows: {sorted(rows)}")
+    parts = []
+    for m in members:
+        m = np.asarray(m, dtype=np.float64)
+        norms = np.linalg.norm(m, axis=1, keepdims=True)
+        parts.append(m / np.where(norms > 0, norms, 1.0))
+    return (np.hstack(parts) / math.sqrt(len(members))).astype(np.float32)
 
 
 def popularity_prior(counts: np.ndarray, weight: float) -> np.ndarray | None:

@@ -4,6 +4,13 @@ A *run* is one training of one grid entry. With ``replicates: R`` every embeddin
 entry is trained R times with seeds ``seed, seed + 1, ...``; the runs are named
 ``{entry}`` (the first) and ``{entry}+r2`` ... ``{entry}+rR`` (``+`` cannot occur in
 an entry name). Baselines are deterministic and run once.
+
+An embedding entry with ``ensemble: M`` (M > 1) is not trained itself: each of its
+runs concatenates M *member* trainings, ``{entry}+m1`` ... (run r holds members
+``(r - 1) * M + 1`` ... ``r * M``; member i has seed ``seed + i - 1``). A member whose
+training hyperparameters equal those of another run (an entry with the same settings,
+or another ensemble's member) is not trained twice: :func:`training_sources` maps it
+to that run.
 """
 from __future__ import annotations
 
@@ -21,11 +28,16 @@ __all__ = [
     "search_trials",
     "t_interval",
     "adjacent_pair_counts",
+    "ensemble_members",
+    "entry_of",
+    "training_params",
+    "training_sources",
 ]
 
 EMBEDDING_METHOD = "sgns"
 BASELINE_METHODS = ("popularity", "cooccurrence")
 _SEP = "+r"
+_MEMBER = "+m"
 
 
 def run_ids(entries: Mapping[str, Mapping], replicates: int = 1) -> list[str]:
@@ -51,6 +63,88 @@ def run_params(entries: Mapping[str, Mapping], run: str) -> dict:
     hp = dict(entries[name])
     hp["seed"] = int(hp["seed"]) + rep - 1
     return hp
+
+
+def _ensemble_size(hp: Mapping) -> int:
+    return int(hp.get("ensemble", 1) or 1)
+
+
+def ensemble_members(entries: Mapping[str, Mapping], run: str) -> list[str]:
+    """Member ids of an ensemble entry's run (``{entry}+m{i}``); empty for any other run.
+
+    Parameters
+    ----------
+    entries : mapping
+        Entry name -> hyperparameters (with ``ensemble``).
+    run : str
+        A run id, ``{entry}`` or ``{entry}+r{r}``.
+
+    Examples
+    --------
+    >>> ensemble_members({"e": {"method": "sgns", "ensemble": 3}}, "e+r2")
+    ['e+m4', 'e+m5', 'e+m6']
+    """
+    name, rep = split_run(run)
+    hp = entries[name]
+    m = _ensemble_size(hp)
+    if hp.get("method", EMBEDDING_METHOD) != EMBEDDING_METHOD or m < 2:
+        return []
+    return [f"{name}{_MEMBER}{i}" for i in range((rep - 1) * m + 1, rep * m + 1)]
+
+
+def entry_of(run: str) -> str:
+    """The entry a run id or a member id belongs to."""
+    if _MEMBER in run:
+        return run.rsplit(_MEMBER, 1)[0]
+    return split_run(run)[0]
+
+
+def training_params(entries: Mapping[str, Mapping], run: str, names) -> dict:
+    """The training hyperparameters ``names`` of a trained run or ensemble member: the
+    entry's, with the seed moved by the replicate (run) or member number."""
+    if _MEMBER in run:
+        name, i = run.rsplit(_MEMBER, 1)
+        hp = dict(entries[name])
+        hp["seed"] = int(hp["seed"]) + int(i) - 1
+    else:
+        hp = run_params(entries, run)
+    return {h: hp[h] for h in names}
+
+
+def training_sources(entries: Mapping[str, Mapping], runs, names) -> dict[str, str]:
+    """Which training makes the embeddings of each trained run and ensemble member.
+
+    Parameters
+    ----------
+    entries : mapping
+        Entry name -> hyperparameters.
+    runs : list of str
+        Every run (:func:`run_ids`).
+    names : sequence of str
+        The hyperparameters that define a training (``track2vec.config.TRAINING``).
+
+    Returns
+    -------
+    dict
+        Id -> id of the run that trains it, for the runs of embedding entries without
+        ``ensemble`` (each its own source) and every ensemble member: a member maps to the
+        first such run, else the first member, in grid order, with the same training
+        hyperparameters, so identical trainings are done once.
+    """
+    first: dict[tuple, str] = {}
+    out = {}
+    plain = [r for r in runs if entries[split_run(r)[0]].get("method", EMBEDDING_METHOD) == EMBEDDING_METHOD
+             and not ensemble_members(entries, r)]
+    members = [m for r in runs for m in ensemble_members(entries, r)]
+    def key(run):
+        return tuple(sorted((h, repr(v)) for h, v in training_params(entries, run, names).items()))
+
+    for run in plain:  # always trained (their files are outputs of their own)
+        first.setdefault(key(run), run)
+        out[run] = run
+    for member in members:
+        out[member] = first.setdefault(key(member), member)
+    return out
 
 
 def t_interval(values, confidence: float = 0.95) -> tuple[float, float, float]:

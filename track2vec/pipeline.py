@@ -30,6 +30,7 @@ __all__ = [
     "vocab_step",
     "split_step",
     "train_step",
+    "ensemble_step",
     "evaluate_step",
     "aggregate_step",
     "best_step",
@@ -202,6 +203,44 @@ def train_step(
     write_text(log_out, history.to_csv(sep="\t", index=False))
     logger.info("trained in %.1f s", result.seconds)
     return {"seconds": result.seconds}
+
+
+def ensemble_step(
+    members: Sequence[str],
+    member_logs: Sequence[str],
+    vocab: str,
+    embeddings_out: str,
+    log_out: str,
+    logger: logging.Logger = _log,
+) -> dict:
+    """Write an ensemble entry's embedding: its members' embeddings combined by
+    :func:`track2vec.evaluate.combine_embeddings` (unit rows, concatenated).
+
+    The training log holds, per epoch, the members' mean loss and their summed pairs and
+    seconds (so the grid's ``train_seconds`` is the ensemble's whole training time).
+
+    Raises
+    ------
+    DataError
+        A member file that is unreadable or does not match the vocabulary.
+    """
+    from .evaluate import combine_embeddings
+
+    V = _vocab_size(vocab)
+    embs = [load_model(path, V) for path in members]
+    emb = combine_embeddings(embs)
+    logs = [pd.read_csv(path, sep="\t") for path in member_logs]
+    both = pd.concat(logs, ignore_index=True)
+    history = both.groupby("epoch", sort=True).agg(
+        loss=("loss", "mean"), positive_pairs=("positive_pairs", "sum"), seconds=("seconds", "sum"),
+        learning_rate=("learning_rate", "first")).reset_index()
+    history["pairs_per_second"] = history["positive_pairs"] / history["seconds"]
+    history["members"] = len(members)
+    save_npy(embeddings_out, emb)
+    write_text(log_out, history.to_csv(sep="\t", index=False))
+    logger.info("ensemble of %d members (%s): %d songs x %d dimensions", len(members),
+                ", ".join(str(m) for m in members), emb.shape[0], emb.shape[1])
+    return {"members": len(members), "dim": int(emb.shape[1])}
 
 
 def load_model(path, n_vocab: int):
