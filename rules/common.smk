@@ -335,8 +335,9 @@ def evaluate_mem_mb(wildcards, input, attempt):
 
 
 def ensemble_mem_mb(wildcards, input, attempt):
-    """Memory of an ensemble job: its members (as read, as float64, and combined)."""
-    return _scaled(_BASE_MB, 1, 5 * sum(_file_mb(f) for f in input.members), attempt)
+    """Memory of an ensemble job: its members as read and the combined matrix (as large), with
+    room to spare (the combining works in 32 MiB slices)."""
+    return _scaled(_BASE_MB, 2.5, sum(_file_mb(f) for f in input.members), attempt)
 
 
 def evaluate_runtime(wildcards, input, attempt):

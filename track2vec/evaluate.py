@@ -111,12 +111,17 @@ def combine_embeddings(members: Sequence[np.ndarray]) -> np.ndarray:
     rows = {m.shape[0] for m in members}
     if len(rows) != 1:
         raise ValueError(f"ensemble members have different numbers of rows: {sorted(rows)}")
-    parts = []
-    for m in members:
-        m = np.asarray(m, dtype=np.float64)
-        norms = np.linalg.norm(m, axis=1, keepdims=True)
-        parts.append(m / np.where(norms > 0, norms, 1.0))
-    return (np.hstack(parts) / math.sqrt(len(members))).astype(np.float32)
+    root = math.sqrt(len(members))
+    out = np.empty((rows.pop(), sum(m.shape[1] for m in members)), dtype=np.float32)
+    col = 0
+    for m in members:   # in slices of rows: float64 work space of 32 MiB, whatever the size
+        step = max(1, 2**22 // max(1, m.shape[1]))
+        for s in range(0, len(out), step):
+            x = np.asarray(m[s : s + step], dtype=np.float64)
+            norms = np.linalg.norm(x, axis=1, keepdims=True)
+            out[s : s + step, col : col + m.shape[1]] = x / np.where(norms > 0, norms, 1.0) / root
+        col += m.shape[1]
+    return out
 
 
 def popularity_prior(counts: np.ndarray, weight: float) -> np.ndarray | None:
