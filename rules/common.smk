@@ -321,17 +321,12 @@ def train_runtime(wildcards, input, attempt):
     return _scaled(10, 1, minutes, attempt)
 
 
-def _score_mem_mb(embeddings_mb, dim, attempt):
-    vocab_rows = embeddings_mb * 1e6 / (4 * dim)
-    block_mb = 3 * _EVAL_BLOCK * vocab_rows * 4 / 1e6  # scores, partial sort, copies
-    return _scaled(_BASE_MB, 1, 3 * embeddings_mb + block_mb, attempt)
-
-
 def evaluate_mem_mb(wildcards, input, attempt):
     """Memory of an evaluate job: the embedding matrix (twice, normalised) and one
     block of query x vocabulary scores."""
-    dim = _hyperparameter(wildcards, "dim") * (_hyperparameter(wildcards, "ensemble") if _hyperparameter(wildcards, "method") == "sgns" else 1)
-    return _score_mem_mb(_file_mb(input.model), dim, attempt)
+    embeddings_mb = _file_mb(input.model)
+    block_mb = 3 * _EVAL_BLOCK * _parquet_rows(input.vocab) * 4 / 1e6  # scores, partial sort, copies
+    return _scaled(_BASE_MB, 1, 3 * embeddings_mb + block_mb, attempt)
 
 
 def ensemble_mem_mb(wildcards, input, attempt):

@@ -115,7 +115,7 @@ def combine_embeddings(members: Sequence[np.ndarray]) -> np.ndarray:
     out = np.empty((rows.pop(), sum(m.shape[1] for m in members)), dtype=np.float32)
     col = 0
     for m in members:   # in slices of rows: float64 work space of 32 MiB, whatever the size
-        step = max(1, 2**22 // max(1, m.shape[1]))
+        step = max(1, _CHUNK_FLOATS // max(1, m.shape[1]))
         for s in range(0, len(out), step):
             x = np.asarray(m[s : s + step], dtype=np.float64)
             norms = np.linalg.norm(x, axis=1, keepdims=True)

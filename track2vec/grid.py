@@ -136,6 +136,7 @@ def training_sources(entries: Mapping[str, Mapping], runs, names) -> dict[str, s
     plain = [r for r in runs if entries[split_run(r)[0]].get("method", EMBEDDING_METHOD) == EMBEDDING_METHOD
              and not ensemble_members(entries, r)]
     members = [m for r in runs for m in ensemble_members(entries, r)]
+
     def key(run):
         return tuple(sorted((h, repr(v)) for h, v in training_params(entries, run, names).items()))
 
