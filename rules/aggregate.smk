@@ -13,6 +13,7 @@ rule aggregate:
         entries=ENTRIES,
         runs=RUNS,
         trials=TRIALS,
+        metric=config["best"]["metric"],
     threads: 1
     resources:
         mem_mb=small_mem_mb,
@@ -88,6 +89,7 @@ rule search:
     params:
         trials={name: ENTRIES[name] for name in TRIALS},
         runs=[run for run in RUNS if split_run(run)[0] in TRIALS],
+        metric=config["best"]["metric"],
     threads: 1
     resources:
         mem_mb=small_mem_mb,

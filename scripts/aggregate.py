@@ -8,7 +8,7 @@ def main(smk, log):
     metrics = dict(zip(p.runs, i.metrics))
     logs = dict(zip(p.runs, i.train_logs))
     oracle = i.oracle[0] if len(i.oracle) else None
-    aggregate_step(p.entries, metrics, logs, smk.output[0], oracle=oracle, trials=p.trials, logger=log)
+    aggregate_step(p.entries, metrics, logs, smk.output[0], oracle=oracle, trials=p.trials, metric=p.metric, logger=log)
 
 
 run(main, snakemake)  # noqa: F821 - injected by Snakemake

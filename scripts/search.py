@@ -5,7 +5,7 @@ from track2vec.scripting import run
 
 def main(smk, log):
     i, p = smk.input, smk.params
-    search_step(p.trials, dict(zip(p.runs, i.metrics)), dict(zip(p.runs, i.train_logs)), smk.output[0], log)
+    search_step(p.trials, dict(zip(p.runs, i.metrics)), dict(zip(p.runs, i.train_logs)), smk.output[0], p.metric, log)
 
 
 run(main, snakemake)  # noqa: F821 - injected by Snakemake

@@ -68,7 +68,7 @@ def test_command_line_strings_read_as_yaml():
     cfg = base()
     cfg.update(oracle="false", best="{embeddings_only: true}", replicates="3", cold_start="[0, 1]", playlists="true")
     out = validate_config(cfg)
-    assert out["oracle"] is False and out["best"]["embeddings_only"] is True and out["best"]["metric"] == "ndcg_at_k"
+    assert out["oracle"] is False and out["best"]["embeddings_only"] is True and out["best"]["metric"] == "hr_at_k"
     assert out["replicates"] == 3 and out["cold_start"] == [0, 1]
     assert out["playlists"] == "true"   # a path: strings stay strings
     cfg["oracle"] = "maybe"

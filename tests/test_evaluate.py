@@ -363,3 +363,28 @@ def test_combined_embedding_cosine_is_the_mean_of_the_members():
         combine_embeddings([members[0], members[1][:10]])
     with pytest.raises(ValueError, match="at least one"):
         combine_embeddings([])
+
+
+@pytest.mark.parametrize("metric, best", [("hr_at_k", "search_01"), ("ndcg_at_k", "search_02")])
+def test_search_trials_ranked_by_best_metric(tmp_path, metric, best):
+    """search.tsv lists the trials best first, and grid.tsv keeps the best one, by best.metric:
+    here trial 1 has the higher HR@k and trial 2 the higher NDCG@k."""
+    import json
+
+    from track2vec.config import HYPERPARAMETERS
+    from track2vec.pipeline import aggregate_step, search_step
+
+    scores = {"base": (0.30, 0.20), "search_01": (0.50, 0.25), "search_02": (0.40, 0.30)}
+    entries = {name: {**dict.fromkeys(HYPERPARAMETERS, 1), "method": "sgns", "popularity_prior": 0.0} for name in scores}
+    metrics, logs = {}, {}
+    for name, (hr, ndcg) in scores.items():
+        metrics[name] = tmp_path / f"{name}.json"
+        metrics[name].write_text(json.dumps({"k": 10, "hr_at_k": hr, "ndcg_at_k": ndcg}))
+        logs[name] = tmp_path / f"{name}.tsv"
+        logs[name].write_text("epoch\tseconds\n1\t2.0\n")
+    trials = ["search_01", "search_02"]
+    table = search_step({t: entries[t] for t in trials}, {t: metrics[t] for t in trials}, logs, tmp_path / "search.tsv", metric)
+    assert list(table["entry"]) == [best, *(t for t in trials if t != best)]
+    grid = aggregate_step(entries, metrics, logs, tmp_path / "grid.tsv", trials=trials, metric=metric)
+    assert list(grid["entry"]) == ["base", best]
+    assert list(pd.read_csv(tmp_path / "grid.tsv", sep="\t")["entry"]) == ["base", best]

@@ -47,7 +47,7 @@ def test_replicates_give_intervals(grid_run):
 def test_search_trials_and_best_only_among_embeddings(grid_run):
     search = pd.read_csv(grid_run / "search.tsv", sep="\t")
     assert sorted(search["entry"]) == ["search_01", "search_02"]
-    assert (search["ndcg_at_k"].diff().dropna() <= 0).all()  # best first
+    assert (search["hr_at_k"].diff().dropna() <= 0).all()  # best first (best.metric: hr_at_k)
     grid = pd.read_csv(grid_run / "grid.tsv", sep="\t")
     assert list(grid["entry"]) == ["cooccurrence", "base", "base_x2", search["entry"].iloc[0], "oracle"]
     best = json.loads((grid_run / "best.json").read_text())

@@ -47,7 +47,7 @@ def test_tiny_preset_outputs(tiny_run):
         m = json.loads((r / "metrics" / f"{e}.json").read_text())
         scan = m["popularity_prior_scan"]
         assert [x["popularity_prior"] for x in scan] == list(AUTO_PRIORS)
-        assert m["ndcg_at_k"] == max(x["ndcg_at_k"] for x in scan)
+        assert m["hr_at_k"] == max(x["hr_at_k"] for x in scan)   # best.metric: hr_at_k
         assert float(g.loc[e, "popularity_prior"]) == m["popularity_prior"] in AUTO_PRIORS
         assert g.loc[e, "ndcg_at_k"] == pytest.approx(m["ndcg_at_k"], abs=1e-6)
     assert float(g.loc["seed_reference", "popularity_prior"]) == 0
@@ -55,7 +55,7 @@ def test_tiny_preset_outputs(tiny_run):
     assert g.loc["cooccurrence", "window"] == 3 and pd.isna(g.loc["cooccurrence", "dim"])
     best = json.loads((r / "best.json").read_text())
     eligible = grid[grid["method"] != "oracle"]
-    assert best["entry"] == eligible.loc[eligible["ndcg_at_k"].idxmax(), "entry"]
+    assert best["entry"] == eligible.loc[eligible["hr_at_k"].idxmax(), "entry"]
     score = json.loads((r / "test_score.json").read_text())
     assert {"entry", "k", "hr_at_k", "ndcg_at_k", "n_pairs", "cold_start", "oracle"} <= set(score)
     assert score["entry"] == best["entry"] and score["n_pairs"] == 300

@@ -435,6 +435,7 @@ def aggregate_step(
     out: str,
     oracle: str | None = None,
     trials: Sequence[str] = (),
+    metric: str = "hr_at_k",
     logger: logging.Logger = _log,
 ) -> pd.DataFrame:
     """Write the grid table (TSV): one row per entry with its ``method`` and hyperparameters
@@ -453,11 +454,13 @@ def aggregate_step(
     trials : sequence of str
         The random-search trials among ``entries``: only the best one goes into the grid
         table (all are in ``search.tsv``, see :func:`search_step`).
+    metric : {"hr_at_k", "ndcg_at_k"}
+        What "best" means for the trials (config ``best.metric``).
     """
     table = _entry_rows(entries, metrics, train_logs)
     is_trial = table["entry"].isin(list(trials))
     if is_trial.any():
-        best_trial = table[is_trial].sort_values("ndcg_at_k", ascending=False, kind="stable").head(1)
+        best_trial = table[is_trial].sort_values(metric, ascending=False, kind="stable").head(1)
         table = pd.concat([table[~is_trial], best_trial], ignore_index=True)
     if oracle:
         o = _read_json(oracle)["val"]
@@ -470,8 +473,9 @@ def aggregate_step(
     return table
 
 
-def search_step(trials: Mapping[str, Mapping], metrics: Mapping[str, str], train_logs: Mapping[str, str], out: str, logger: logging.Logger = _log) -> pd.DataFrame:
-    """Write every random-search trial with its validation scores, best first (TSV).
+def search_step(trials: Mapping[str, Mapping], metrics: Mapping[str, str], train_logs: Mapping[str, str], out: str,
+                metric: str = "hr_at_k", logger: logging.Logger = _log) -> pd.DataFrame:
+    """Write every random-search trial with its validation scores, best (by ``metric``) first (TSV).
 
     Parameters
     ----------
@@ -481,7 +485,7 @@ def search_step(trials: Mapping[str, Mapping], metrics: Mapping[str, str], train
         Run id -> file, for the trials' runs.
     """
     table = _entry_rows(trials, metrics, train_logs)
-    table = table.sort_values("ndcg_at_k", ascending=False, kind="stable")
+    table = table.sort_values(metric, ascending=False, kind="stable")
     write_text(out, table.to_csv(sep="\t", index=False, float_format="%.6g"))
     logger.info("search trials:\n%s", table.to_string(index=False))
     return table
