@@ -208,6 +208,29 @@ def test_tiled_search_dense_fallback_is_exact(small_tiles, monkeypatch):
         assert (idx == _reference(emb, q, 10, metric)).all()
 
 
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_few_queries_without_tiles_match_the_tiled_search(small_tiles, metric):
+    """Up to _FEW_QUERIES queries (a radio step) are scored against every song without tiles:
+    the same neighbours and scores as the same queries searched among many (with tiles)."""
+    assert small_tiles._FEW_QUERIES >= 3
+    rng = np.random.default_rng(11)
+    V = 500
+    emb = _clustered(rng, V, 6, spread=0.3).astype(np.float32)
+    q = rng.integers(0, V, 80)
+    excl = rng.integers(0, V, (80, 5))
+    excl[rng.random(excl.shape) < 0.3] = -1
+    qv = rng.normal(size=(80, 6))
+    prior = 0.05 * np.log1p(rng.integers(0, 1000, V))
+    for kw in ({}, {"exclude": excl}, {"exclude": excl, "query_vectors": qv}, {"prior": prior}):
+        many_idx, many_s = nearest_neighbours(emb, q, k=10, metric=metric, **kw)
+        few = {key: v[:3] for key, v in kw.items() if key != "prior"}
+        few_idx, few_s = nearest_neighbours(emb, q[:3], k=10, metric=metric, prior=kw.get("prior"), **few)
+        assert (few_idx == many_idx[:3]).all()
+        np.testing.assert_allclose(few_s, many_s[:3], rtol=0, atol=1e-12)
+    ref = _reference(emb, q[:3], 10, metric, exclude=excl[:3])
+    assert (nearest_neighbours(emb, q[:3], k=10, metric=metric, exclude=excl[:3])[0] == ref).all()
+
+
 def test_too_many_exclusions_raise():
     emb = np.random.default_rng(0).normal(size=(6, 3))
     with pytest.raises(ValueError, match="fewer than k"):

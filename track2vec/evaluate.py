@@ -248,6 +248,8 @@ _PHASE_A = 4
 #: up to _BLOCK_DIM dimensions; proportionally fewer beyond
 _BLOCK = 8192
 _BLOCK_DIM = 256
+#: up to this many queries, each is scored in float64 against every song, without building tiles
+_FEW_QUERIES = 8
 #: candidate songs per query above which the query is re-scored in float64 against every song
 _MAX_CAND = 4096
 #: threads scoring tiles (each with single-threaded BLAS)
@@ -786,6 +788,15 @@ def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, p
             q64 = q64 / np.where(nq == 0, 1.0, nq)
         elif shift is not None:
             q64 = q64 - shift
+    if n <= _FEW_QUERIES:
+        # a radio step or a few playlists: one float64 product over all songs per query
+        # costs less than cutting the vocabulary into tiles (same ranking, ties: lower index)
+        out_idx = np.empty((n, k), dtype=np.int64)
+        out_score = np.empty((n, k), dtype=np.float64)
+        for i in range(n):
+            ban = [queries[i]] if exclude is None else np.append(exclude[i][exclude[i] >= 0], queries[i])
+            out_idx[i], out_score[i] = _exact_all(q64[i], base64, bias, ban, k)
+        return _final_scores(out_idx, out_score, q64, metric, prior)
     e_sq = base64.sq_norms()
     e_norm_max = float(np.sqrt(e_sq.max()))
     bias_max = float(np.abs(bias).max())
@@ -809,6 +820,11 @@ def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, p
         out_idx[sel], out_score[sel] = _search_block(tiles, q64[sel], queries[sel], excl, err, base64, bias, k,
                                                       e_norm_max, bias_max)
         meter.done(start // block, min(n, start + block))
+    return _final_scores(out_idx, out_score, q64, metric, prior)
+
+
+def _final_scores(out_idx, out_score, q64, metric, prior):
+    """The neighbours and their similarity (cosine) or distance (euclidean), the prior taken out."""
     if prior is not None:
         out_score = out_score - prior[out_idx]
     if metric == "euclidean":
