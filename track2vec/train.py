@@ -119,7 +119,8 @@ _STEPS_PER_CALL = 64
 _SHARED_NEGATIVES = 16
 # With threads > 1, train chunks concurrently in that many Python threads
 # (Hogwild).  On: with the per-row scatter-add as the bottleneck, two
-# threads measured ~1.5x one on 2 cores.
+# threads (one TF thread per op) measured 1.25x one on 2 cores on the
+# e-commerce file (3.3 s against 4.1 s for 5 epochs, dim 50).
 _HOGWILD = True
 
 
