@@ -744,7 +744,9 @@ def nearest_neighbours(
 
     The result is therefore exactly the float64 ranking. A query with too many
     candidates (or fewer than ``k`` songs in its first tiles) is re-scored in float64
-    against the whole vocabulary. ``err``: with ``u = 2**-24``, a float32 dot product
+    against the whole vocabulary, and so is every query when there are at most
+    ``_FEW_QUERIES`` of them (a radio step): building the tiles would cost more.
+    ``err``: with ``u = 2**-24``, a float32 dot product
     of length K of float64 vectors rounded to float32 is within
     ``(K + 2) u (1 + 1e-6) sum_i |q_i e_i|`` of the exact one, whatever the summation
     order (Higham, Thm 3.1 plus the rounding of the inputs). The scores are
