@@ -460,7 +460,7 @@ def aggregate_step(
     table = _entry_rows(entries, metrics, train_logs)
     is_trial = table["entry"].isin(list(trials))
     if is_trial.any():
-        best_trial = table[is_trial].sort_values(metric, ascending=False, kind="stable").head(1)
+        best_trial = _best_first(table[is_trial], metric).head(1)
         table = pd.concat([table[~is_trial], best_trial], ignore_index=True)
     if oracle:
         o = _read_json(oracle)["val"]
@@ -471,6 +471,11 @@ def aggregate_step(
     write_text(out, table.to_csv(sep="\t", index=False, float_format="%.6g"))
     logger.info("grid table:\n%s", table.to_string(index=False))
     return table
+
+
+def _best_first(table: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """Rows by decreasing ``metric``, ties in their order: search.tsv's order, whose first trial is grid.tsv's."""
+    return table.sort_values(metric, ascending=False, kind="stable")
 
 
 def search_step(trials: Mapping[str, Mapping], metrics: Mapping[str, str], train_logs: Mapping[str, str], out: str,
@@ -485,7 +490,7 @@ def search_step(trials: Mapping[str, Mapping], metrics: Mapping[str, str], train
         Run id -> file, for the trials' runs.
     """
     table = _entry_rows(trials, metrics, train_logs)
-    table = table.sort_values(metric, ascending=False, kind="stable")
+    table = _best_first(table, metric)
     write_text(out, table.to_csv(sep="\t", index=False, float_format="%.6g"))
     logger.info("search trials:\n%s", table.to_string(index=False))
     return table
