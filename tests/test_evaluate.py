@@ -106,10 +106,12 @@ def test_check_embeddings():
 
 # --- the tile index behind nearest_neighbours: exact whatever the tiles -----------------------
 
-def _reference(emb, q, k, metric, exclude=None, query_vectors=None):
+def _reference(emb, q, k, metric, exclude=None, query_vectors=None, prior=None):
     """Float64 brute force on the same prepared vectors: top k by score, ties to the lower index."""
     from track2vec.evaluate import _prepare
     base, bias, shift = _prepare(emb, metric)
+    if prior is not None:
+        bias = bias + prior
     out = []
     for i, qi in enumerate(q):
         if query_vectors is None:
@@ -229,6 +231,36 @@ def test_few_queries_without_tiles_match_the_tiled_search(small_tiles, metric):
         np.testing.assert_allclose(few_s, many_s[:3], rtol=0, atol=1e-12)
     ref = _reference(emb, q[:3], 10, metric, exclude=excl[:3])
     assert (nearest_neighbours(emb, q[:3], k=10, metric=metric, exclude=excl[:3])[0] == ref).all()
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_prior_scan_cuts_the_tiles_once_and_stays_exact(small_tiles, monkeypatch, metric):
+    """Searching the same embedding again (the auto prior scan's 10 weights) reuses its k-means
+    partition; another array, or the same one changed in place, still gets exact neighbours."""
+    calls = []
+    real = small_tiles._Tiles.partition.__func__
+    monkeypatch.setattr(small_tiles._Tiles, "partition", classmethod(lambda cls, *a, **kw: calls.append(1) or real(cls, *a, **kw)))
+    monkeypatch.setattr(small_tiles, "_LAST_PARTITION", [None])
+    rng = np.random.default_rng(21)
+    V = 400
+    emb = _clustered(rng, V, 6, spread=0.3).astype(np.float32)
+    q = rng.integers(0, V, 90)
+    counts = rng.integers(0, 1000, V)
+    for w in (0.0, 0.05, 0.2):
+        prior = small_tiles.popularity_prior(counts, w)
+        idx, _ = nearest_neighbours(emb, q, k=10, metric=metric, prior=prior)
+        assert (idx == _reference(emb, q, 10, metric, prior=prior)).all()
+    assert len(calls) == 1
+    nearest_neighbours(emb, q, k=10, metric="euclidean" if metric == "cosine" else "cosine")
+    other = emb.copy()
+    nearest_neighbours(other, q, k=10, metric=metric)
+    assert len(calls) == 3
+    nearest_neighbours(emb, q, k=10, metric=metric)   # only the last embedding's partition is kept
+    assert len(calls) == 4
+    emb[:] = emb[rng.permutation(V)]   # changed in place: the kept partition no longer fits, the result is still exact
+    idx, _ = nearest_neighbours(emb, q, k=10, metric=metric)
+    assert (idx == _reference(emb, q, 10, metric)).all()
+    assert len(calls) == 4
 
 
 def test_too_many_exclusions_raise():

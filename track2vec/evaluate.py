@@ -16,6 +16,7 @@ import concurrent.futures
 import contextlib
 import math
 import os
+import weakref
 from typing import Callable, Sequence
 
 import numpy as np
@@ -303,43 +304,10 @@ class _Tiles:
         ``[e, bias(e)]`` in tile order, for the float32 products.
     """
 
-    def __init__(self, base64: np.ndarray, bias: np.ndarray, e_sq: np.ndarray, tile: int, seed: int = 0) -> None:
+    def __init__(self, base64: np.ndarray, bias: np.ndarray, e_sq: np.ndarray, tile: int, seed: int = 0,
+                 partition: tuple[np.ndarray, np.ndarray] | None = None) -> None:
         V, dim = base64.shape
-        n_tiles = max(1, V // max(1, tile))
-        if n_tiles > 1:
-            # about sqrt(T) k-means cells, each cut by k-means again into cells of about
-            # ``tile`` songs (so that assigning the songs costs V x (sqrt(T) + cells) products
-            # instead of V x T); a cell that k-means left much larger than ``tile`` (a diffuse
-            # cloud) is cut into slabs along its principal direction
-            rng = np.random.default_rng(seed)
-            b32 = base64.astype(np.float32)
-            n1 = max(1, int(round(np.sqrt(n_tiles))))
-            lab1 = self._kmeans(b32, n1, rng)
-            perm = np.argsort(lab1, kind="stable")
-            sizes = []
-            for j0, j1 in zip(*self._heads(np.bincount(lab1, minlength=n1))):
-                if j1 == j0:
-                    continue
-                idx = perm[j0:j1]
-                lab = self._kmeans(b32[idx], max(1, int(round((j1 - j0) / tile))), rng)
-                idx = idx[np.argsort(lab, kind="stable")]
-                perm[j0:j1] = idx
-                for c0, c1 in zip(*self._heads(np.bincount(lab))):
-                    n = c1 - c0
-                    if n == 0:
-                        continue
-                    if n > 2 * tile:
-                        n_parts = -(-n // tile)
-                        cell = idx[c0:c1]
-                        perm[j0 + c0 : j0 + c1] = cell[np.argsort(self._principal(base64[cell]), kind="stable")]
-                        sizes.append(np.diff(np.linspace(0, n, n_parts + 1).round().astype(np.int64)))
-                    else:
-                        sizes.append(np.array([n]))
-            del b32  # before base32 below: one float32 copy of the vectors at a time
-            cnt = np.concatenate(sizes)
-        else:
-            perm = np.arange(V)
-            cnt = np.array([V])
+        perm, cnt = partition if partition is not None else self.partition(base64, tile, seed)
         self.perm = perm
         self.rank = np.empty(V, dtype=np.int64)
         self.rank[perm] = np.arange(V)
@@ -367,6 +335,48 @@ class _Tiles:
         self.norm_min = np.minimum.reduceat(norm, heads) * (1 - 1e-12)
         self.norm_max = np.maximum.reduceat(norm, heads) * (1 + 1e-12)
         self.base32[:, dim] = b
+
+    @classmethod
+    def partition(cls, base64: np.ndarray, tile: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The songs in tile order and the tile sizes, ``(perm, cnt)``: a deterministic
+        function of the base vectors (not of the bias, so one partition serves every prior)."""
+        V, dim = base64.shape
+        n_tiles = max(1, V // max(1, tile))
+        if n_tiles > 1:
+            # about sqrt(T) k-means cells, each cut by k-means again into cells of about
+            # ``tile`` songs (so that assigning the songs costs V x (sqrt(T) + cells) products
+            # instead of V x T); a cell that k-means left much larger than ``tile`` (a diffuse
+            # cloud) is cut into slabs along its principal direction
+            rng = np.random.default_rng(seed)
+            b32 = base64.astype(np.float32)
+            n1 = max(1, int(round(np.sqrt(n_tiles))))
+            lab1 = cls._kmeans(b32, n1, rng)
+            perm = np.argsort(lab1, kind="stable")
+            sizes = []
+            for j0, j1 in zip(*cls._heads(np.bincount(lab1, minlength=n1))):
+                if j1 == j0:
+                    continue
+                idx = perm[j0:j1]
+                lab = cls._kmeans(b32[idx], max(1, int(round((j1 - j0) / tile))), rng)
+                idx = idx[np.argsort(lab, kind="stable")]
+                perm[j0:j1] = idx
+                for c0, c1 in zip(*cls._heads(np.bincount(lab))):
+                    n = c1 - c0
+                    if n == 0:
+                        continue
+                    if n > 2 * tile:
+                        n_parts = -(-n // tile)
+                        cell = idx[c0:c1]
+                        perm[j0 + c0 : j0 + c1] = cell[np.argsort(cls._principal(base64[cell]), kind="stable")]
+                        sizes.append(np.diff(np.linspace(0, n, n_parts + 1).round().astype(np.int64)))
+                    else:
+                        sizes.append(np.array([n]))
+            del b32  # before the caller's base32: one float32 copy of the vectors at a time
+            cnt = np.concatenate(sizes)
+        else:
+            perm = np.arange(V)
+            cnt = np.array([V])
+        return perm, cnt
 
     @staticmethod
     def _heads(cnt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -771,6 +781,32 @@ def nearest_neighbours(
         return _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, prior)
 
 
+#: the tile partition of the last embedding searched: one tuple (weak reference to it, (metric,
+#: shape), partition), read and replaced whole so that concurrent searches never mix two
+_LAST_PARTITION: list = [None]
+
+
+def _partition_of(emb, metric: str, base64) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`_Tiles.partition` of ``base64``, reused when the same embedding object is
+    searched again with the same metric (the ``auto`` popularity-prior scan searches one
+    embedding with 10 priors, and the k-means cut does not depend on the prior).
+
+    Only a weak reference is kept, so the embedding is not held alive. Any partition keeps
+    the search exact (:class:`_Tiles`): were the array changed in place in between, the
+    old partition would only make the search slower, never its result different.
+    """
+    key = (metric, tuple(emb.shape))
+    last = _LAST_PARTITION[0]
+    if last is not None and last[0]() is emb and last[1] == key:
+        return last[2]
+    part = _Tiles.partition(base64, _TILE)
+    try:
+        _LAST_PARTITION[0] = (weakref.ref(emb), key, part)
+    except TypeError:   # an object without weak references: nothing kept
+        pass
+    return part
+
+
 def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, prior=None):
     """:func:`nearest_neighbours` once its arguments are checked."""
     V = emb.shape[0]
@@ -803,7 +839,7 @@ def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, p
     e_norm_max = float(np.sqrt(e_sq.max()))
     bias_max = float(np.abs(bias).max())
     q_norm_all = np.linalg.norm(q64, axis=1)
-    tiles = _Tiles(base64, bias, e_sq, _TILE)
+    tiles = _Tiles(base64, bias, e_sq, _TILE, partition=_partition_of(emb, metric, base64))
     out_idx = np.empty((n, k), dtype=np.int64)
     out_score = np.empty((n, k), dtype=np.float64)
     if block is None:
