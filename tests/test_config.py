@@ -74,3 +74,28 @@ def test_command_line_strings_read_as_yaml():
     cfg["oracle"] = "maybe"
     with pytest.raises(ConfigError, match="'oracle'"):
         validate_config(cfg)
+
+
+def test_nested_command_line_values_read_as_yaml():
+    """Below the top level Snakemake hands over every scalar as a string (YAML's base loader):
+    `--config grid='{a: {dim: 16}}'` gives {'dim': '16'}. Each is read as YAML where its schema
+    (through $ref, anyOf, patterns and list items) does not take the string."""
+    from snakemake.cli import parse_config
+
+    given = parse_config([
+        "grid={a: {dim: 16, tied: true, popularity_prior: auto}, b: {popularity_prior: 0.01}}",
+        "defaults={dim: 8, window: 2, negatives: 3, ns_exponent: -0.5, subsample: 0, epochs: 1, learning_rate: 0.025, batch_size: 64, tied: false, seed: 1}",
+        "search={enabled: true, ranges: {window: [1, 4], subsample: {choices: [0.001, 0.01]}}}",
+        "radio={seeds: [123, Some Title]}",
+        "cold_start=[0, 2]",
+    ])
+    assert given["grid"]["a"]["dim"] == "16" and given["cold_start"] == ["0", "2"]   # what Snakemake passes
+    out = validate_config({"playlists": "synthetic", **given})
+    a, b = out["grid"]["a"], out["grid"]["b"]
+    assert (a["dim"], a["tied"], a["popularity_prior"]) == (16, True, "auto")
+    assert b["popularity_prior"] == 0.01 and out["defaults"]["ns_exponent"] == -0.5 and out["defaults"]["tied"] is False
+    assert out["search"]["ranges"] == {"window": [1, 4], "subsample": {"choices": [0.001, 0.01]}}
+    assert out["radio"]["seeds"] == ["123", "Some Title"] and out["cold_start"] == [0, 2]   # titles and ids stay strings
+    entries = grid_entries(out)
+    assert entries["a"]["dim"] == 16 and entries["b"]["dim"] == 8
+

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from importlib import resources
 from typing import Any
 
@@ -62,33 +63,63 @@ def _fill_defaults(schema: dict, config: dict) -> None:
             _fill_defaults(sub, config[name])
 
 
-def _accepts_string(schema: dict) -> bool:
-    """Whether a schema accepts some string (no type named: assume it does)."""
-    types = schema.get("type")
-    if types is None:
-        alts = schema.get("anyOf", []) + schema.get("oneOf", [])
-        return not alts or any(_accepts_string(a) for a in alts)
-    return "string" in (types if isinstance(types, list) else [types])
+def _subschemas(schema: dict, root: dict) -> list[dict]:
+    """``schema`` with its local ``$ref`` resolved, and the alternatives it allows
+    (``allOf`` / ``anyOf`` / ``oneOf`` parts, resolved too)."""
+    ref = schema.get("$ref")
+    if ref is not None:
+        target = root
+        for part in ref.lstrip("#/").split("/"):
+            target = target[part]
+        return _subschemas(target, root)
+    out = [schema]
+    for key in ("allOf", "anyOf", "oneOf"):
+        for alt in schema.get(key, []):
+            out += _subschemas(alt, root)
+    return out
 
 
-def _coerce_strings(schema: dict, config: dict) -> None:
-    """Parse as YAML the string values of keys whose schema takes no string, recursively.
+def _valid(value, schemas: list[dict]) -> bool:
+    """Whether ``value`` is valid under one of these (resolved) schemas, judged by the
+    ones that name a type or a constant."""
+    typed = [s for s in schemas if "type" in s or "const" in s or "enum" in s]
+    return any(jsonschema.Draft202012Validator(s).is_valid(value) for s in typed) if typed else True
 
-    ``snakemake --config oracle=false`` or ``best='{embeddings_only: true}'`` hands over the
-    strings 'false' and '{embeddings_only: true}'; read as YAML they are what the user meant.
-    A string that does not parse stays as it is, for the validator to name.
+
+def _coerce(schema: dict, value, root: dict):
+    """``value`` with the strings its schema does not take read as YAML, recursively.
+
+    ``snakemake --config`` reads every value below the top level as a string (YAML's
+    base loader): ``oracle=false``, ``best='{embeddings_only: true}'`` and
+    ``grid='{tuned: {dim: 128}}'`` hand over 'false', 'true' and '128'. Read as YAML they
+    are what the user meant. A string that the schema takes (a path, ``auto``), or that
+    does not parse, stays as it is, for the validator to name.
     """
-    for name, sub in schema.get("properties", {}).items():
-        value = config.get(name)
-        if isinstance(value, str) and not _accepts_string(sub):
-            try:
-                parsed = yaml.safe_load(value)
-            except yaml.YAMLError:
-                continue
-            if not isinstance(parsed, str):
-                config[name] = value = parsed
-        if isinstance(value, dict):
-            _coerce_strings(sub, value)
+    schemas = _subschemas(schema, root)
+    if isinstance(value, str):
+        if _valid(value, schemas):
+            return value
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError:
+            return value
+        return value if isinstance(parsed, str) else _coerce(schema, parsed, root)
+    if isinstance(value, dict):
+        for key in list(value):
+            for s in schemas:
+                sub = s.get("properties", {}).get(key)
+                if sub is None:
+                    sub = next((p for pat, p in s.get("patternProperties", {}).items() if re.search(pat, str(key))), None)
+                if sub is None and isinstance(s.get("additionalProperties"), dict):
+                    sub = s["additionalProperties"]
+                if sub is not None:
+                    value[key] = _coerce(sub, value[key], root)
+                    break
+    elif isinstance(value, list):
+        items = next((s["items"] for s in schemas if isinstance(s.get("items"), dict)), None)
+        if items is not None:
+            value[:] = [_coerce(items, v, root) for v in value]
+    return value
 
 
 def validate_config(config: dict, source: str = "config.yaml") -> dict:
@@ -114,7 +145,7 @@ def validate_config(config: dict, source: str = "config.yaml") -> dict:
         raise ConfigError(f"{source}: the configuration must be a mapping of keys to values, got {type(config).__name__}")
     config = copy.deepcopy(config)
     schema = load_schema()
-    _coerce_strings(schema, config)
+    _coerce(schema, config, schema)
     _fill_defaults(schema, config)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
