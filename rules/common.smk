@@ -277,6 +277,9 @@ def io_runtime(wildcards, input, attempt):
 
 
 def _hyperparameter(wildcards, name):
+    """A hyperparameter of a run or ensemble member (a member's own window and seed)."""
+    if name in TRAINING:
+        return training_params(ENTRIES, wildcards.entry, (name,))[name]
     return ENTRIES[entry_of(wildcards.entry)][name]
 
 

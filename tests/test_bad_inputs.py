@@ -126,6 +126,8 @@ def test_duplicate_playlists_warned(tmp_path, caplog):
         (["grid={'bad name/..': {'dim': 4}}"], "grid"),
         (["defaults={'window': -2}"], "defaults.window"),
         (["grid={'e': {'ensemble': 0}}"], "grid.e.ensemble"),
+        (["grid={'e': {'ensemble_windows': [3]}}"], "grid.e.ensemble_windows"),
+        (["grid={'e': {'ensemble': 2, 'ensemble_windows': [3, 1, 5]}}"], "grid.e.ensemble"),
     ],
 )
 def test_config_errors_through_the_workflow(tmp_path, override, key):

@@ -83,7 +83,7 @@ def test_nested_command_line_values_read_as_yaml():
     from snakemake.cli import parse_config
 
     given = parse_config([
-        "grid={a: {dim: 16, tied: true, popularity_prior: auto}, b: {popularity_prior: 0.01}}",
+        "grid={a: {dim: 16, tied: true, ensemble_windows: [2, 1], popularity_prior: auto}, b: {popularity_prior: 0.01}}",
         "defaults={dim: 8, window: 2, negatives: 3, ns_exponent: -0.5, subsample: 0, epochs: 1, learning_rate: 0.025, batch_size: 64, tied: false, seed: 1}",
         "search={enabled: true, ranges: {window: [1, 4], subsample: {choices: [0.001, 0.01]}}}",
         "radio={seeds: [123, Some Title]}",
@@ -92,10 +92,22 @@ def test_nested_command_line_values_read_as_yaml():
     assert given["grid"]["a"]["dim"] == "16" and given["cold_start"] == ["0", "2"]   # what Snakemake passes
     out = validate_config({"playlists": "synthetic", **given})
     a, b = out["grid"]["a"], out["grid"]["b"]
-    assert (a["dim"], a["tied"], a["popularity_prior"]) == (16, True, "auto")
+    assert (a["dim"], a["tied"], a["ensemble_windows"], a["popularity_prior"]) == (16, True, [2, 1], "auto")
     assert b["popularity_prior"] == 0.01 and out["defaults"]["ns_exponent"] == -0.5 and out["defaults"]["tied"] is False
     assert out["search"]["ranges"] == {"window": [1, 4], "subsample": {"choices": [0.001, 0.01]}}
     assert out["radio"]["seeds"] == ["123", "Some Title"] and out["cold_start"] == [0, 2]   # titles and ids stay strings
     entries = grid_entries(out)
-    assert entries["a"]["dim"] == 16 and entries["b"]["dim"] == 8
+    assert entries["a"]["ensemble"] == 2 and entries["b"]["dim"] == 8
 
+
+def test_ensemble_windows_set_the_members():
+    cfg = base()
+    cfg["grid"]["a"].update(ensemble_windows=[3, 1, 5])
+    e = grid_entries(validate_config(cfg))
+    assert e["a"]["ensemble"] == 3 and e["b"]["ensemble"] == 1 and e["b"]["ensemble_windows"] is None
+    cfg["grid"]["a"]["ensemble"] = 2
+    with pytest.raises(ConfigError, match="'grid.a.ensemble' is 2 but 'ensemble_windows' lists 3 windows"):
+        grid_entries(validate_config(cfg))
+    cfg["grid"]["a"].update(ensemble=1, ensemble_windows=[3])
+    with pytest.raises(ConfigError, match="'grid.a.ensemble_windows'"):
+        validate_config(cfg)

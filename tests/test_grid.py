@@ -76,3 +76,16 @@ def test_ensemble_members_seeds_and_shared_trainings():
     assert [src[m] for m in ensemble_members(entries, "a_x2+r2")] == ["a_x3+m3", "a_x3+m4"]
     assert [src[m] for m in ensemble_members(entries, "b_x2")] == ["b_x2+m1", "b_x2+m2"]
     assert "pop" not in src and "a_x3" not in src  # baselines and ensemble runs are not trainings
+
+
+def test_ensemble_windows_members_and_reuse():
+    hp = {"method": "sgns", "dim": 8, "seed": 1, "window": 3, "ensemble": 1, "ensemble_windows": None}
+    entries = {"a": hp, "mix": {**hp, "ensemble": 3, "ensemble_windows": [3, 1, 5]},
+               "w5": {**hp, "window": 5, "seed": 3}}
+    runs = run_ids(entries, 2)
+    got = [training_params(entries, m, ("window", "seed")) for m in ensemble_members(entries, "mix+r2")]
+    assert got == [{"window": 3, "seed": 4}, {"window": 1, "seed": 5}, {"window": 5, "seed": 6}]
+    assert training_params(entries, "mix+m2", ("window",)) == {"window": 1}
+    src = training_sources(entries, runs, ("dim", "window", "seed"))
+    # member 1 (window 3, seed 1) is a's run; member 3 (window 5, seed 3) is w5's; member 2 trains
+    assert [src[m] for m in ensemble_members(entries, "mix")] == ["a", "mix+m2", "w5"]

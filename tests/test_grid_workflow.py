@@ -18,7 +18,8 @@ def grid_run(tmp_path_factory):
         cold_start=[0, 1],
         best={"metric": "hr_at_k", "embeddings_only": True},
         search={"enabled": True, "trials": 2, "seed": 3, "ranges": {"window": [1, 4], "ns_exponent": [-0.5, 0.75]}},
-        grid={"cooccurrence": {"method": "cooccurrence", "window": 2}, "base": {"epochs": 3}, "base_x2": {"epochs": 3, "ensemble": 2}},
+        grid={"cooccurrence": {"method": "cooccurrence", "window": 2}, "base": {"epochs": 3}, "base_x2": {"epochs": 3, "ensemble": 2},
+              "base_w31": {"epochs": 3, "ensemble_windows": [3, 1]}},
         radio={"seeds": []},
     )
     cfg["defaults"]["epochs"] = 3
@@ -49,7 +50,7 @@ def test_search_trials_and_best_only_among_embeddings(grid_run):
     assert sorted(search["entry"]) == ["search_01", "search_02"]
     assert (search["hr_at_k"].diff().dropna() <= 0).all()  # best first (best.metric: hr_at_k)
     grid = pd.read_csv(grid_run / "grid.tsv", sep="\t")
-    assert list(grid["entry"]) == ["cooccurrence", "base", "base_x2", search["entry"].iloc[0], "oracle"]
+    assert list(grid["entry"]) == ["cooccurrence", "base", "base_x2", "base_w31", search["entry"].iloc[0], "oracle"]
     best = json.loads((grid_run / "best.json").read_text())
     sgns = grid[grid["method"] == "sgns"]
     assert best["method"] == "sgns" and best["entry"] == sgns.loc[sgns["hr_at_k"].idxmax(), "entry"]
@@ -82,3 +83,26 @@ def test_ensemble_combines_members_and_reuses_identical_trainings(grid_run):
     per_run = [sum(pd.read_csv(logs / f"{m}.tsv", sep="\t")["seconds"].sum() for m in ms)
                for ms in (["base", "base+r2"], ["base_x2+m3", "base_x2+m4"])]
     assert grid.loc["base_x2", "train_seconds"] == pytest.approx(np.mean(per_run), abs=2e-3)
+
+
+def test_ensemble_windows_train_each_member_with_its_window(grid_run):
+    """ensemble_windows: [3, 1]: member 1 (window 3, seed 1) is base's run, member 2 trains
+    with window 1; run 2's window-3 member (seed 3) is base_x2's, its window-1 member is new."""
+    import numpy as np
+
+    from track2vec.evaluate import combine_embeddings
+
+    emb, logs = grid_run / "embeddings", grid_run / "logs" / "train"
+    assert not (emb / "base_w31+m1.npy").exists() and not (emb / "base_w31+m3.npy").exists()
+    for member, seed in (("base_w31+m2", 2), ("base_w31+m4", 4)):
+        text = (logs / f"{member}.log").read_text()
+        assert "window=1," in text and f"seed={seed}," in text
+    for run, members in (("base_w31", ["base", "base_w31+m2"]), ("base_w31+r2", ["base_x2+m3", "base_w31+m4"])):
+        want = combine_embeddings([np.load(emb / f"{m}.npy") for m in members])
+        np.testing.assert_array_equal(np.load(emb / f"{run}.npy"), want)
+    # a window-1 member forms fewer pairs than base's window 3 (same seed stream, same epochs)
+    pairs = {m: pd.read_csv(grid_run / "train_log" / f"{m}.tsv", sep="\t")["positive_pairs"].sum() for m in ("base", "base_w31+m2")}
+    assert pairs["base_w31+m2"] < 0.75 * pairs["base"]
+    grid = pd.read_csv(grid_run / "grid.tsv", sep="\t").set_index("entry")
+    assert grid.loc["base_w31", "ensemble"] == 2 and grid.loc["base_w31", "ensemble_windows"] == "3,1"
+    assert pd.isna(grid.loc["base", "ensemble_windows"])

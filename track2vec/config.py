@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 import re
 from importlib import resources
-from typing import Any
+from typing import Any, Mapping
 
 import jsonschema
 import yaml
@@ -37,11 +37,12 @@ HYPERPARAMETERS = (
     "tied",
     "seed",
     "ensemble",
+    "ensemble_windows",
     "popularity_prior",
 )
 
 #: the hyperparameters of training (the others choose the method or score the suggestions)
-TRAINING = tuple(h for h in HYPERPARAMETERS if h not in ("method", "ensemble", "popularity_prior"))
+TRAINING = tuple(h for h in HYPERPARAMETERS if h not in ("method", "ensemble", "ensemble_windows", "popularity_prior"))
 
 
 def load_schema() -> dict:
@@ -170,12 +171,13 @@ def validate_config(config: dict, source: str = "config.yaml") -> dict:
             config["grid"][name] = {}
         if name == "oracle":
             raise ConfigError(f"{source}: config key 'grid.oracle': the name `oracle` is reserved for the best achievable score's row; rename the entry")
-    missing = [h for h in HYPERPARAMETERS if h not in config["defaults"] and h not in ("min_learning_rate", "method", "ensemble", "popularity_prior")]
+    missing = [h for h in HYPERPARAMETERS if h not in config["defaults"] and h not in ("min_learning_rate", "method", "ensemble", "ensemble_windows", "popularity_prior")]
     if missing:
         raise ConfigError(f"{source}: config key 'defaults' lacks {', '.join(missing)}; give every hyperparameter a default")
     config["defaults"].setdefault("min_learning_rate", 0.0001)
     config["defaults"].setdefault("method", "sgns")
     config["defaults"].setdefault("ensemble", 1)
+    config["defaults"].setdefault("ensemble_windows", None)
     config["defaults"].setdefault("popularity_prior", 0.0)
     return config
 
@@ -206,7 +208,24 @@ def grid_entries(config: dict, search: bool = True) -> dict[str, dict[str, Any]]
     for name, entry in grid.items():
         merged = {**config["defaults"], **(entry or {})}
         out[name] = {h: merged[h] for h in HYPERPARAMETERS}
+        _check_ensemble_windows(name, out[name], entry or {})
     return out
+
+
+def _check_ensemble_windows(name: str, hp: dict, entry: Mapping) -> None:
+    """``ensemble_windows: [w1, ..., wM]`` makes an sgns entry an ensemble of M members
+    (member i trained with window wi): set ``ensemble`` to M, or refuse another M."""
+    windows = hp.get("ensemble_windows")
+    if windows is None or hp.get("method", "sgns") != "sgns":
+        return
+    if hp["ensemble"] not in (1, len(windows)):
+        where = f"grid.{name}" if "ensemble" in entry else "defaults"
+        raise ConfigError(
+            f"config key '{where}.ensemble' is {hp['ensemble']} but 'ensemble_windows' lists {len(windows)} windows "
+            f"({', '.join(map(str, windows))}) for entry {name!r}: give one window per member, or drop 'ensemble' "
+            "(ensemble_windows alone sets the number of members)"
+        )
+    hp["ensemble"] = len(windows)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -7,7 +7,8 @@ an entry name). Baselines are deterministic and run once.
 
 An embedding entry with ``ensemble: M`` (M > 1) is not trained itself: each of its
 runs concatenates M *member* trainings, ``{entry}+m1`` ... (run r holds members
-``(r - 1) * M + 1`` ... ``r * M``; member i has seed ``seed + i - 1``). A member whose
+``(r - 1) * M + 1`` ... ``r * M``; member i has seed ``seed + i - 1``, and, with
+``ensemble_windows: [w1, ..., wM]``, the window of its place in the run). A member whose
 training hyperparameters equal those of another run (an entry with the same settings,
 or another ensemble's member) is not trained twice: :func:`training_sources` maps it
 to that run.
@@ -101,11 +102,22 @@ def entry_of(run: str) -> str:
 
 def training_params(entries: Mapping[str, Mapping], run: str, names) -> dict:
     """The training hyperparameters ``names`` of a trained run or ensemble member: the
-    entry's, with the seed moved by the replicate (run) or member number."""
+    entry's, with the seed moved by the replicate (run) or member number, and a member's
+    window taken from the entry's ``ensemble_windows`` when it lists them.
+
+    Examples
+    --------
+    >>> e = {"e": {"method": "sgns", "seed": 1, "window": 3, "ensemble": 3, "ensemble_windows": [3, 1, 5]}}
+    >>> [training_params(e, f"e+m{i}", ("window", "seed")) for i in (1, 2, 6)]
+    [{'window': 3, 'seed': 1}, {'window': 1, 'seed': 2}, {'window': 5, 'seed': 6}]
+    """
     if _MEMBER in run:
         name, i = run.rsplit(_MEMBER, 1)
         hp = dict(entries[name])
         hp["seed"] = int(hp["seed"]) + int(i) - 1
+        windows = hp.get("ensemble_windows")
+        if windows:   # member i of every run takes the i-th window of its run's M
+            hp["window"] = int(windows[(int(i) - 1) % len(windows)])
     else:
         hp = run_params(entries, run)
     return {h: hp[h] for h in names}

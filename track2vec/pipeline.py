@@ -413,7 +413,7 @@ def _entry_rows(entries: Mapping[str, Mapping], metrics: Mapping[str, str], trai
         rows.append(
             {
                 "entry": name,
-                **{h: (hp[h] if h in _APPLIES[method] else None) for h in HYPERPARAMETERS},
+                **{h: _cell(hp[h]) if h in _APPLIES[method] else None for h in HYPERPARAMETERS},
                 "k": ms[0]["k"],
                 "hr_at_k": hr[0],
                 "ndcg_at_k": nd[0],
@@ -426,6 +426,11 @@ def _entry_rows(entries: Mapping[str, Mapping], metrics: Mapping[str, str], trai
             }
         )
     return pd.DataFrame(rows)
+
+
+def _cell(value):
+    """A hyperparameter as a grid-table cell: a list (``ensemble_windows``) as ``3,1,5``."""
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else value
 
 
 def aggregate_step(
@@ -534,6 +539,8 @@ def _plain(v):
         return int(v)
     if isinstance(v, (np.floating, float)):
         return int(v) if float(v).is_integer() else float(v)
+    if isinstance(v, str) and "," in v:   # a list cell (ensemble_windows: 3,1,5)
+        return [int(x) for x in v.split(",")]
     return v
 
 

@@ -39,7 +39,7 @@ _SGNS_COLOUR = "#1f77b4"
 _BEST_COLOUR = "#d62728"
 _ORACLE_COLOUR = "#2ca02c"
 #: hyperparameters never plotted as an "effect" (bookkeeping, or not a knob of the model)
-_NOT_EFFECTS = ("method", "seed")
+_NOT_EFFECTS = ("method", "seed", "ensemble_windows")
 _LOG_SCALE = ("subsample", "learning_rate", "min_learning_rate")
 
 
