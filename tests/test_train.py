@@ -114,6 +114,32 @@ def test_make_pairs_reduced_window():
     assert len(one) == len(make_pairs(offsets, values, window=1, shuffle=False))
 
 
+def test_make_pairs_shuffle_is_a_seeded_permutation_of_the_rows():
+    # the in-place int64 shuffle keeps each (centre, context) row intact and gives the
+    # order of pairs[rng.permutation(n)] for the same generator state
+    rng = np.random.default_rng(0)
+    offsets = np.arange(0, 10 * 300 + 1, 10, dtype=np.int64)
+    values = rng.integers(0, 500, 10 * 300).astype(np.int32)
+    plain = make_pairs(offsets, values, window=3, shuffle=False)
+    shuffled = make_pairs(offsets, values, window=3, rng=np.random.default_rng(7))
+    assert shuffled.dtype == np.int32 and shuffled.shape == plain.shape
+    np.testing.assert_array_equal(shuffled, plain[np.random.default_rng(7).permutation(len(plain))])
+    assert not np.array_equal(shuffled, plain)
+
+
+@pytest.mark.parametrize("n_steps, target, workers", [(1525, 64, 2), (1536, 512, 2), (5, 64, 2),
+                                                      (1, 64, 4), (100, 64, 1), (7, 2, 3)])
+def test_chunks_cover_the_epoch_evenly_for_the_workers(n_steps, target, workers):
+    from track2vec.train import _chunks
+
+    n_calls, bounds = _chunks(n_steps, target, workers)
+    sizes = np.diff(bounds)
+    assert bounds[0] == 0 and bounds[-1] == n_steps and len(bounds) == n_calls + 1
+    assert sizes.min() >= 1 and sizes.max() - sizes.min() <= 1          # equal chunks, none empty
+    assert n_calls % workers == 0 or n_calls == n_steps                  # every worker gets as many
+    assert sizes.max() <= max(target, 1) or n_calls == 1
+
+
 def test_keep_probabilities_formula():
     counts = np.array([1000, 10, 0])
     keep = keep_probabilities(counts, 1e-3)
