@@ -41,6 +41,7 @@ def prepared(cache: Path, name: str, source: Path, min_count: int = 2) -> Path:
     out = cache / f"{name}_prepared.npz"
     if out.exists():
         return out
+    cache.mkdir(parents=True, exist_ok=True)
     pl = read_playlists(source)
     voc = build_vocabulary(pl, min_count=min_count)
     sp = split_playlists(voc.offsets, voc.values, n_val=10_000, n_test=10_000, seed=4)

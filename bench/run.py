@@ -25,6 +25,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import data  # noqa: E402
+from track2vec.atomic import write_text  # noqa: E402
 
 HP = {  # word2vec as gensim trains it (untied), the paper's settings on each kind of data
     "synthetic": dict(dim=50, window=3, negatives=5, ns_exponent=0.75, subsample=1e-5),
@@ -263,6 +264,39 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "-"
 
 
+def _median(xs: list[float]) -> float:
+    return float(np.median(xs)) if xs else float("nan")
+
+
+def goals(results: list[dict]) -> list[str]:
+    """The issue's goals, each from this run: the median over the interleaved pairs (the
+    machine's speed drifts between runs; a pair's two runs are seconds apart), and the range."""
+    lines = ["## Goals (median over this run's interleaved pairs; range in brackets)", "",
+             "| data | training time ours/gensim (<= 1.0) | HR@10 ours - gensim (>= -0.005) | "
+             "search speed-up (>= 20x) | preprocessing speed-up (>= 5x) | peak MB, any step (<= 2,000 at 100k) |",
+             "|---|---|---|---|---|---|"]
+    for r in results:
+        t = r["train"]
+        pairs = list(zip(t["ours"], t["gensim"]))
+        tr = [o["seconds"] / g["seconds"] for o, g in pairs]
+        dh = [o["hr_at_10"] - g["hr_at_10"] for o, g in pairs]
+        pre = []
+        for pr in r["preprocessing"].get("pairs", []):
+            ts = sum(pr["seed"][x] for x in ("load", "vocab", "split"))
+            to = sum(pr["ours"][x] for x in ("load", "vocab", "split"))
+            pre.append(ts / to)
+        s = r["search"]
+        peak = max([r["preprocessing"]["ours"][x]["peak_mb"] for x in ("load", "vocab", "split")]
+                   + [x["peak_mb"] for x in t["ours"]] + [r["evaluate_step"]["peak_mb"]])
+
+        def fmt(xs, f):
+            return f"{f(_median(xs))} [{f(min(xs))}, {f(max(xs))}]" if xs else "-"
+
+        lines.append(f"| {r['name']} | {fmt(tr, lambda x: f'{x:.2f}')} | {fmt(dh, lambda x: f'{x:+.4f}')} | "
+                     f"{s['kdtree'] / s['ours']:.1f}x | {fmt(pre, lambda x: f'{x:.1f}x')} | {peak:,.0f} |")
+    return lines + [""]
+
+
 def report(results: list[dict], args, path: Path) -> str:
     lines = ["# Benchmark: track2vec vs gensim vs the seed notebook", "",
              f"Command: `{' '.join(['.venv/bin/python', 'bench/run.py'] + sys.argv[1:])}`; "
@@ -272,6 +306,7 @@ def report(results: list[dict], args, path: Path) -> str:
              "of 50 playlists. Training times are wall seconds of the training call (ours includes TensorFlow's "
              "runtime start-up and tracing; the library imports, done first, are shown apart); "
              "peak = the subprocess's VmHWM (peak resident memory).", ""]
+    lines += goals(results)
     lines += ["## Training (validation HR@10 / NDCG@10: exact cosine neighbours, same split)", "",
               "| data | epochs | trainer | seconds | import s | positive pairs/s | peak MB | HR@10 | NDCG@10 | time ratio ours/gensim | HR@10 ours - gensim |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -354,7 +389,7 @@ def report(results: list[dict], args, path: Path) -> str:
                          f"{'-' if mb is None else f'{mb:.0f}'} | {ratio(mb, ma) if ma else '-'} |")
     lines += ["", "Data: " + "; ".join(f"{r['name']}: {r['data']}" for r in results), ""]
     text = "\n".join(lines)
-    path.write_text(text)
+    write_text(path, text)
     return text
 
 
@@ -362,7 +397,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="results/bench")
     ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--repeats", type=int, default=2, help="alternating gensim/track2vec runs per dataset")
+    ap.add_argument("--repeats", type=int, default=3, help="alternating gensim/track2vec runs per dataset")
     ap.add_argument("--threads", type=int, default=os.cpu_count(), help="gensim workers = our threads (default: cores)")
     ap.add_argument("--seed-steps", type=int, default=400, help="Keras steps for the seed's model (0: skip)")
     ap.add_argument("--pre-repeats", type=int, default=3, help="interleaved seed/track2vec preprocessing runs")
@@ -393,7 +428,7 @@ def main() -> None:
             sub = Path(tmpd) / name
             sub.mkdir()
             results.append(bench_dataset(name, Path(src()), kind, args, sub, log))
-            (out / "report.json").write_text(json.dumps(results, indent=1, default=str))
+            write_text(out / "report.json", json.dumps(results, indent=1, default=str))
             text = report(results, args, out / "report.md")
     print(text)
 
