@@ -264,8 +264,9 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "-"
 
 
-def _median(xs: list[float]) -> float:
-    return float(np.median(xs)) if xs else float("nan")
+def prep_totals(pair: dict) -> tuple[float, float]:
+    """Seed's and our load + vocab + split seconds of one interleaved preprocessing pair."""
+    return tuple(sum(pair[who][x] for x in ("load", "vocab", "split")) for who in ("seed", "ours"))
 
 
 def goals(results: list[dict]) -> list[str]:
@@ -280,17 +281,13 @@ def goals(results: list[dict]) -> list[str]:
         pairs = list(zip(t["ours"], t["gensim"]))
         tr = [o["seconds"] / g["seconds"] for o, g in pairs]
         dh = [o["hr_at_10"] - g["hr_at_10"] for o, g in pairs]
-        pre = []
-        for pr in r["preprocessing"].get("pairs", []):
-            ts = sum(pr["seed"][x] for x in ("load", "vocab", "split"))
-            to = sum(pr["ours"][x] for x in ("load", "vocab", "split"))
-            pre.append(ts / to)
+        pre = [ts / to for ts, to in map(prep_totals, r["preprocessing"].get("pairs", []))]
         s = r["search"]
         peak = max([r["preprocessing"]["ours"][x]["peak_mb"] for x in ("load", "vocab", "split")]
                    + [x["peak_mb"] for x in t["ours"]] + [r["evaluate_step"]["peak_mb"]])
 
         def fmt(xs, f):
-            return f"{f(_median(xs))} [{f(min(xs))}, {f(max(xs))}]" if xs else "-"
+            return f"{f(np.median(xs))} [{f(min(xs))}, {f(max(xs))}]" if xs else "-"
 
         lines.append(f"| {r['name']} | {fmt(tr, lambda x: f'{x:.2f}')} | {fmt(dh, lambda x: f'{x:+.4f}')} | "
                      f"{s['kdtree'] / s['ours']:.1f}x | {fmt(pre, lambda x: f'{x:.1f}x')} | {peak:,.0f} |")
@@ -342,8 +339,7 @@ def report(results: list[dict], args, path: Path) -> str:
     for r in results:
         for i, pr in enumerate(r["preprocessing"].get("pairs", [])):
             sd, od = pr["seed"], pr["ours"]
-            ts = sum(sd[x] for x in ("load", "vocab", "split"))
-            to = sum(od[x] for x in ("load", "vocab", "split"))
+            ts, to = prep_totals(pr)
             lines.append(f"| {r['name']} | {i + 1} | {sd['load']:.2f} / {sd['vocab']:.2f} / {sd['split']:.2f} | "
                          f"{od['load']:.2f} / {od['vocab']:.2f} / {od['split']:.2f} | {ts:.2f} | {to:.2f} | {ts / to:.1f}x |")
     lines += ["", "Our pipeline steps as Snakemake runs them (each a process; parquet in and out, which the seed "

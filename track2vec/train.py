@@ -73,9 +73,9 @@ Determinism
     ``seed``, epoch and call) for negatives.  With ``threads=1`` the result is
     bit-for-bit reproducible.  With ``threads > 1`` training is Hogwild:
     ``threads`` Python threads run consecutive chunks of about 64 batches
-    (an epoch is cut into a multiple of ``threads`` chunks of equal size, so
-    no worker idles at the end of an epoch) concurrently (TF releases the GIL) on the same table, without locks, as
-    word2vec's and gensim's worker threads do.  The pairs, negatives and
+    concurrently (TF releases the GIL) on the same table, without locks, as
+    word2vec's and gensim's worker threads do; an epoch is cut into a
+    multiple of ``threads`` chunks of equal size, so no worker idles at its end.  The pairs, negatives and
     learning rates do not change, but the order of concurrent updates does, so
     the embeddings differ from run to run (like gensim's with ``workers > 1``).
     Each TF op runs on one thread (intra-op threads: 1) and the runtime has
@@ -558,8 +558,7 @@ def _chunks(n_steps: int, target: int, workers: int) -> tuple[int, np.ndarray]:
     """
     n_calls = max(1, -(-n_steps // target))
     if workers > 1:
-        n_calls = min(n_steps, -(-n_calls // workers) * workers)
-    n_calls = max(1, n_calls)
+        n_calls = max(1, min(n_steps, -(-n_calls // workers) * workers))
     return n_calls, np.linspace(0, n_steps, n_calls + 1).round().astype(np.int64)
 
 
