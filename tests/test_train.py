@@ -232,17 +232,21 @@ def test_odd_batch_size_uses_per_pair_negatives(small, tied):
     assert res.history[0]["positive_pairs"] > 0
 
 
-@pytest.mark.parametrize("shared", [0, 4])
-def test_tied_closed_form_gradients_match_autodiff(shared):
-    """One tied step changes the table, a and b exactly as plain SGD on the autodiff gradient."""
+@pytest.mark.parametrize("shared, with_artists", [(0, False), (4, False), (4, True)])
+def test_tied_closed_form_gradients_match_autodiff(shared, with_artists):
+    """One tied step changes the table, a and b exactly as plain SGD on the autodiff gradient
+    (with artist vectors: a song's vector is its row plus its artist's row)."""
     import tensorflow as tf
 
-    from track2vec.train import _build_step
+    from track2vec.train import _artist_rows, _build_step
 
     V, dim, K, B = 12, 5, 3, 8
-    params = TrainParams(dim=dim, negatives=K, batch_size=B, tied=True)
+    params = TrainParams(dim=dim, negatives=K, batch_size=B, tied=True, artist_vectors=with_artists)
     cum = np.cumsum(np.full(V, 1.0 / V))
-    table, run, (scale, bias) = _build_step(tf, params, cum, V, np.random.default_rng(0), shared=shared)
+    artists = np.array([0, 0, 1, 1, 2, 2, -1, -1, 0, 1, 2, -1]) if with_artists else None
+    table, run, (scale, bias) = _build_step(tf, params, cum, V, np.random.default_rng(0), shared=shared,
+                                            artists=artists)
+    assert table.shape[0] == (V + 3 + 1 if with_artists else V)
     scale.assign(1.7)
     bias.assign(-0.3)
     rng = np.random.default_rng(1)
@@ -261,10 +265,17 @@ def test_tied_closed_form_gradients_match_autodiff(shared):
     T = tf.Variable(t0)
     A = tf.Variable(a0)
     Bv = tf.Variable(b0)
+    def vec(songs):
+        x = tf.gather(T, songs)
+        if with_artists:
+            has = tf.constant((artists[songs] >= 0).astype(np.float32))[:, None]
+            x = x + has * tf.gather(T, _artist_rows(artists, V)[songs])
+        return x
+
     with tf.GradientTape() as tape:
-        un = tf.math.l2_normalize(tf.gather(T, c[0]), axis=1)
-        vn = tf.math.l2_normalize(tf.gather(T, o[0]), axis=1)
-        nn = tf.math.l2_normalize(tf.gather(T, neg), axis=1)
+        un = tf.math.l2_normalize(vec(c[0]), axis=1)
+        vn = tf.math.l2_normalize(vec(o[0]), axis=1)
+        nn = tf.math.l2_normalize(vec(neg), axis=1)
         z_pos = A * tf.reduce_sum(un * vn, axis=1) + Bv
         if shared:
             z_neg = A * tf.matmul(tf.reshape(un, [-1, shared, dim]), tf.reshape(nn, [-1, K, dim]), transpose_b=True) + Bv
@@ -278,6 +289,60 @@ def test_tied_closed_form_gradients_match_autodiff(shared):
     np.testing.assert_allclose(float(scale.numpy()), a0 - 0.1 * float(gA) / w.sum(), rtol=1e-5)
     np.testing.assert_allclose(float(bias.numpy()), b0 - 0.1 * float(gB) / w.sum(), rtol=1e-5)
     assert not np.allclose(table.numpy(), t0)
+    if with_artists:
+        assert not np.allclose(table.numpy()[V:V + 3], t0[V:V + 3])   # the artists' rows learnt
+        assert not table.numpy()[V + 3].any()                          # the songs without one: zero row kept
+
+
+def _without_songs(offsets, values, drop):
+    """The corpus with every occurrence of the songs ``drop`` removed."""
+    keep = ~np.isin(values, drop)
+    lengths = np.add.reduceat(keep, offsets[:-1]) if len(values) else np.zeros(len(offsets) - 1, int)
+    return np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64), values[keep]
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_artist_vectors_place_unseen_songs_with_their_artist(small, tied):
+    """A song that never occurs in training gets its artist's place with artist vectors
+    (here the planted genre is the artist), and a random one without."""
+    offsets, values, counts, genre_of = small
+    unseen = np.array([np.flatnonzero(genre_of == g)[0] for g in range(10)])
+    offsets, values = _without_songs(offsets, values, unseen)
+    counts = np.bincount(values, minlength=len(counts)).astype(np.int64)
+    assert not counts[unseen].any()
+    purity = {}
+    for use in (False, True):
+        params = TrainParams(dim=16, epochs=8, batch_size=64, subsample=0, tied=tied, seed=2, artist_vectors=use)
+        res = train(offsets, values, counts, params, artists=genre_of if use else None)
+        e = res.embeddings / np.linalg.norm(res.embeddings, axis=1, keepdims=True)
+        sim = e[unseen] @ e.T
+        sim[np.arange(len(unseen)), unseen] = -np.inf
+        nn = np.argsort(-sim, axis=1)[:, :5]
+        purity[use] = float((genre_of[nn] == genre_of[unseen][:, None]).mean())
+    # chance is 9/99 ~ 0.09
+    assert purity[True] > 0.8 and purity[False] < 0.4, purity
+
+
+def test_artist_vectors_without_artists_change_nothing(small):
+    offsets, values, counts, genre_of = small
+    params = TrainParams(dim=8, epochs=1, batch_size=64, tied=True)
+    plain = train(offsets, values, counts, params, threads=1).embeddings
+    ignored = train(offsets, values, counts, params, threads=1, artists=genre_of).embeddings   # flag off
+    none_known = train(offsets, values, counts, TrainParams(dim=8, epochs=1, batch_size=64, tied=True, artist_vectors=True),
+                       threads=1, artists=np.full(len(counts), -1)).embeddings
+    np.testing.assert_array_equal(plain, ignored)
+    np.testing.assert_array_equal(plain, none_known)
+
+
+@pytest.mark.parametrize("artists, match", [
+    (None, "needs artists"), (np.zeros(3, np.int64), "one per song"), ("bad", "one per song"), ("low", ">= 0"),
+])
+def test_artist_vectors_validate_the_artists(small, artists, match):
+    offsets, values, counts, _ = small
+    if isinstance(artists, str):
+        artists = np.full(len(counts), -2) if artists == "low" else np.zeros(len(counts), np.float64)
+    with pytest.raises(ValueError, match=match):
+        train(offsets, values, counts, TrainParams(dim=8, epochs=1, artist_vectors=True), artists=artists)
 
 
 def test_threads_run_hogwild_chunks_side_by_side_one_thread_per_op():
