@@ -38,6 +38,13 @@ def test_defaults_filled_and_entries_merged():
     assert list(e) == ["a", "b"]
     assert e["a"]["dim"] == 16 and e["b"]["dim"] == 8
     assert list(e["a"]) == list(HYPERPARAMETERS)
+    assert e["a"]["artist_vectors"] is False   # optional in defaults: plain vectors
+
+
+def test_shipped_defaults_use_artist_vectors_but_the_papers_entries_do_not():
+    entries = grid_entries(load_config(ROOT / "config.yaml"))
+    assert entries["tuned"]["artist_vectors"] is True and entries["tuned_ensemble_windows"]["artist_vectors"] is True
+    assert not any(entries[n]["artist_vectors"] for n in ("seed_reference", "paper_music2", "gensim_defaults"))
 
 
 @pytest.mark.parametrize(
@@ -52,6 +59,7 @@ def test_defaults_filled_and_entries_merged():
         (lambda c: c.update(min_count=0), "min_count"),
         (lambda c: c.update(evaluate={"metric": "manhattan"}), "evaluate.metric"),
         (lambda c: c["defaults"].pop("dim"), "defaults"),
+        (lambda c: c["grid"]["a"].update(artist_vectors="sometimes"), "grid.a.artist_vectors"),
     ],
 )
 def test_errors_name_the_key(change, key):

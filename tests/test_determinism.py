@@ -24,6 +24,8 @@ import sys
 from track2vec.pipeline import train_step
 hp = dict(dim=16, window=3, negatives=5, ns_exponent=0.75, subsample=1e-3, epochs=3,
           learning_rate=0.025, min_learning_rate=1e-4, batch_size=256, tied=False, seed=1)
+if len(sys.argv) > 6:
+    hp.update(tied=True, artist_vectors=True)
 train_step(sys.argv[1], sys.argv[2], hp, int(sys.argv[3]), sys.argv[4], sys.argv[5])
 """
 
@@ -45,9 +47,10 @@ def prepare(d):
     split_step(d / "corpus.parquet", 300, 300, 4, d / "train.parquet", d / "val.parquet", d / "test.parquet")
 
 
-def train_and_score(d, threads, tag):
+def train_and_score(d, threads, tag, artists=False):
     emb, log = d / f"e{tag}.npy", d / f"l{tag}.tsv"
-    subprocess.run([sys.executable, "-c", TRAIN, str(d / "train.parquet"), str(d / "vocab.parquet"), str(threads), str(emb), str(log)], check=True, capture_output=True, timeout=300)
+    args = [str(d / "train.parquet"), str(d / "vocab.parquet"), str(threads), str(emb), str(log)] + (["artists"] if artists else [])
+    subprocess.run([sys.executable, "-c", TRAIN, *args], check=True, capture_output=True, timeout=300)
     evaluate_step(str(emb), d / "vocab.parquet", d / "val.parquet", 10, "cosine", "miss", d / f"m{tag}.json")
     return emb, d / f"m{tag}.json"
 
@@ -72,6 +75,15 @@ def test_single_thread_training_is_exact(two_runs):
     eb, mb = train_and_score(b, 1, "1")
     assert sha(ea) == sha(eb)
     assert sha(ma) == sha(mb)
+
+
+def test_single_thread_training_with_artist_vectors_is_exact(two_runs):
+    a, b = two_runs
+    ea, ma = train_and_score(a, 1, "a", artists=True)
+    eb, mb = train_and_score(b, 1, "a", artists=True)
+    assert sha(ea) == sha(eb) and sha(ma) == sha(mb)
+    plain, _ = train_and_score(a, 1, "t", artists=False)
+    assert not np.array_equal(np.load(ea), np.load(plain))
 
 
 def test_multi_thread_training_within_documented_tolerance(two_runs):

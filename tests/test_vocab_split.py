@@ -147,3 +147,24 @@ def test_split_of_a_corpus_whose_offsets_do_not_start_at_zero():
     b = split_playlists(offsets + 3, np.concatenate([[7, 7, 7], values]).astype(np.int32), 30, 30, seed=1)
     assert np.array_equal(a.train_offsets, b.train_offsets) and np.array_equal(a.train_values, b.train_values)
     assert np.array_equal(a.train_ids, b.train_ids) and a.val.equals(b.val) and a.test.equals(b.test)
+
+
+def test_vocab_artists_index_the_artist_of_each_song(tmp_path):
+    """artist_vectors reads vocab.parquet's artist_id: -1 where it is null (no artist known)."""
+    import logging
+
+    from track2vec.pipeline import vocab_artists
+
+    lists = [["t1", "A", "t2", "B", "t3", "A"], ["t1", "A", "t4", "C"]]
+    flat = [t for p in lists for t in p]
+    offsets = np.array([0, 3, 5], np.int64)
+    pl = Playlists(pa.array(flat[::2], pa.string()), pa.array(flat[1::2], pa.string()), offsets, "test")
+    table = build_vocabulary(pl, min_count=1).table.copy()
+    table.loc[table["track_id"] == "t4", "artist_id"] = None
+    table.to_parquet(tmp_path / "vocab.parquet")
+    codes = vocab_artists(str(tmp_path / "vocab.parquet"), logging.getLogger("test"))
+    by_track = dict(zip(table["track_id"], codes))
+    assert by_track["t1"] == by_track["t3"] >= 0          # the same artist, the same index
+    assert by_track["t2"] >= 0 and by_track["t2"] != by_track["t1"]
+    assert by_track["t4"] == -1
+    assert sorted(set(codes) - {-1}) == [0, 1]

@@ -35,6 +35,7 @@ HYPERPARAMETERS = (
     "min_learning_rate",
     "batch_size",
     "tied",
+    "artist_vectors",
     "seed",
     "ensemble",
     "ensemble_windows",
@@ -171,7 +172,7 @@ def validate_config(config: dict, source: str = "config.yaml") -> dict:
             config["grid"][name] = {}
         if name == "oracle":
             raise ConfigError(f"{source}: config key 'grid.oracle': the name `oracle` is reserved for the best achievable score's row; rename the entry")
-    missing = [h for h in HYPERPARAMETERS if h not in config["defaults"] and h not in ("min_learning_rate", "method", "ensemble", "ensemble_windows", "popularity_prior")]
+    missing = [h for h in HYPERPARAMETERS if h not in config["defaults"] and h not in ("min_learning_rate", "method", "ensemble", "ensemble_windows", "popularity_prior", "artist_vectors")]
     if missing:
         raise ConfigError(f"{source}: config key 'defaults' lacks {', '.join(missing)}; give every hyperparameter a default")
     config["defaults"].setdefault("min_learning_rate", 0.0001)
@@ -179,6 +180,7 @@ def validate_config(config: dict, source: str = "config.yaml") -> dict:
     config["defaults"].setdefault("ensemble", 1)
     config["defaults"].setdefault("ensemble_windows", None)
     config["defaults"].setdefault("popularity_prior", 0.0)
+    config["defaults"].setdefault("artist_vectors", False)
     return config
 
 

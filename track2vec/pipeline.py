@@ -30,6 +30,7 @@ __all__ = [
     "vocab_step",
     "split_step",
     "train_step",
+    "vocab_artists",
     "ensemble_step",
     "evaluate_step",
     "aggregate_step",
@@ -184,7 +185,9 @@ def train_step(
     """Train one grid entry and write its embedding matrix (.npy) and per-epoch log (.tsv).
 
     The negative-sampling and subsampling distributions use the song counts of the
-    training part only, so nothing of the held-out songs leaks into training.
+    training part only, so nothing of the held-out songs leaks into training. With
+    ``artist_vectors`` the artists come from ``vocab.parquet``'s ``artist_id`` column
+    (:func:`vocab_artists`).
     """
     import os
 
@@ -194,15 +197,31 @@ def train_step(
     offsets, values, _ = read_sequences(train)
     V = _vocab_size(vocab)
     counts = np.bincount(values, minlength=V).astype(np.int64)
-    p = TrainParams(**{h: params[h] for h in TRAINING})
+    # artist_vectors came later than the others: a params mapping without it trains plain vectors
+    p = TrainParams(**{h: params[h] for h in TRAINING if h != "artist_vectors"},
+                    artist_vectors=bool(params.get("artist_vectors", False)))
+    artists = vocab_artists(vocab, logger) if p.artist_vectors else None
     logger.info("training with %s on %d sequences, %d songs, %d threads", p, len(offsets) - 1, V, threads)
-    result = train_sgns(offsets, values, counts, p, threads=threads, progress=logger.info)
+    result = train_sgns(offsets, values, counts, p, threads=threads, progress=logger.info, artists=artists)
     emb = check_embeddings(result.embeddings, V, embeddings_out)
     history = pd.DataFrame(result.history)
     save_npy(embeddings_out, emb)
     write_text(log_out, history.to_csv(sep="\t", index=False))
     logger.info("trained in %.1f s", result.seconds)
     return {"seconds": result.seconds}
+
+
+def vocab_artists(vocab: str, logger: logging.Logger = _log) -> np.ndarray:
+    """The artist of each song of ``vocab.parquet`` as an index (``-1`` where none is known),
+    for ``artist_vectors``; artists are numbered in order of first appearance."""
+    ids = pd.read_parquet(vocab, columns=["artist_id"])["artist_id"]
+    codes, uniques = pd.factorize(ids, use_na_sentinel=True)
+    known = int((codes >= 0).sum())
+    if known:
+        logger.info("artist vectors: %d artists for %d of %d songs", len(uniques), known, len(codes))
+    else:
+        logger.info("artist vectors: the data holds no artist, so every song keeps a plain vector")
+    return codes.astype(np.int64)
 
 
 def ensemble_step(
