@@ -13,6 +13,7 @@ from .errors import ConfigError
 
 __all__ = [
     "HYPERPARAMETERS",
+    "OPTIONAL_DEFAULTS",
     "TRAINING",
     "load_schema",
     "validate_config",
@@ -41,6 +42,16 @@ HYPERPARAMETERS = (
     "ensemble_windows",
     "popularity_prior",
 )
+
+#: the hyperparameters that ``defaults`` may leave out, and the value they then take
+OPTIONAL_DEFAULTS = {
+    "min_learning_rate": 0.0001,
+    "method": "sgns",
+    "ensemble": 1,
+    "ensemble_windows": None,
+    "popularity_prior": 0.0,
+    "artist_vectors": False,
+}
 
 #: the hyperparameters of training (the others choose the method or score the suggestions)
 TRAINING = tuple(h for h in HYPERPARAMETERS if h not in ("method", "ensemble", "ensemble_windows", "popularity_prior"))
@@ -172,15 +183,11 @@ def validate_config(config: dict, source: str = "config.yaml") -> dict:
             config["grid"][name] = {}
         if name == "oracle":
             raise ConfigError(f"{source}: config key 'grid.oracle': the name `oracle` is reserved for the best achievable score's row; rename the entry")
-    missing = [h for h in HYPERPARAMETERS if h not in config["defaults"] and h not in ("min_learning_rate", "method", "ensemble", "ensemble_windows", "popularity_prior", "artist_vectors")]
+    missing = [h for h in HYPERPARAMETERS if h not in config["defaults"] and h not in OPTIONAL_DEFAULTS]
     if missing:
         raise ConfigError(f"{source}: config key 'defaults' lacks {', '.join(missing)}; give every hyperparameter a default")
-    config["defaults"].setdefault("min_learning_rate", 0.0001)
-    config["defaults"].setdefault("method", "sgns")
-    config["defaults"].setdefault("ensemble", 1)
-    config["defaults"].setdefault("ensemble_windows", None)
-    config["defaults"].setdefault("popularity_prior", 0.0)
-    config["defaults"].setdefault("artist_vectors", False)
+    for h, value in OPTIONAL_DEFAULTS.items():
+        config["defaults"].setdefault(h, value)
     return config
 
 

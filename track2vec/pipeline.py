@@ -18,7 +18,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from .atomic import save_npy, write_json, write_text
-from .config import HYPERPARAMETERS, TRAINING
+from .config import HYPERPARAMETERS, OPTIONAL_DEFAULTS, TRAINING
 from .errors import ConfigError, DataError
 from .evaluate import check_embeddings, evaluate_pairs
 from .io import load_playlists, read_playlists, read_sequences, source_of, write_playlists, write_sequences, write_table
@@ -197,9 +197,9 @@ def train_step(
     offsets, values, _ = read_sequences(train)
     V = _vocab_size(vocab)
     counts = np.bincount(values, minlength=V).astype(np.int64)
-    # artist_vectors came later than the others: a params mapping without it trains plain vectors
+    # artist_vectors came later than the others: a params mapping without it takes its default
     p = TrainParams(**{h: params[h] for h in TRAINING if h != "artist_vectors"},
-                    artist_vectors=bool(params.get("artist_vectors", False)))
+                    artist_vectors=bool(params.get("artist_vectors", OPTIONAL_DEFAULTS["artist_vectors"])))
     artists = vocab_artists(vocab, logger) if p.artist_vectors else None
     logger.info("training with %s on %d sequences, %d songs, %d threads", p, len(offsets) - 1, V, threads)
     result = train_sgns(offsets, values, counts, p, threads=threads, progress=logger.info, artists=artists)
