@@ -157,6 +157,19 @@ def test_report_holds_the_table_and_the_images(tiny_run, report_html):
 
 @pytest.mark.skipif(not (CHROMIUM.exists() and Path(CHROMEDRIVER).exists()),
                     reason="needs /usr/bin/chromium and chromedriver (apt-get install chromium chromium-driver)")
+def _clicked(driver, xpath: str) -> bool:
+    """Click the element at ``xpath`` once it exists: scrolled into view and clicked by
+    script, so a panel still sliding over it (the report animates its lists) cannot take
+    the click."""
+    from selenium.webdriver.common.by import By
+
+    found = driver.find_elements(By.XPATH, xpath)
+    if not found:
+        return False
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", found[0])
+    return True
+
+
 def test_report_in_chromium(report_html, tmp_path):
     pytest.importorskip("selenium", reason="selenium is not installed (pip install -e '.[test]')")
     from selenium import webdriver
@@ -184,8 +197,7 @@ def test_report_in_chromium(report_html, tmp_path):
         # open the validation scores figure: the report shows the embedded PNG
         driver.find_element(By.XPATH, "//*[normalize-space(text())='1. Grid']").click()
         eye = "//tr[td[normalize-space(text())='validation scores']]//a[@iconname='eye']"
-        wait.until(lambda d: d.find_elements(By.XPATH, eye))
-        driver.find_element(By.XPATH, eye).click()
+        wait.until(lambda d: _clicked(d, eye))
         wait.until(lambda d: any((img.get_attribute("src") or "").startswith("data:image/png")
                                  and d.execute_script("return arguments[0].naturalWidth", img) > 100
                                  for img in d.find_elements(By.TAG_NAME, "img")))
