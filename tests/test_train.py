@@ -1,4 +1,5 @@
 """Tests of track2vec.train (SGNS in TensorFlow): validation, determinism, learning."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,9 +9,27 @@ import pytest
 
 pytest.importorskip("tensorflow")
 
+from conftest import SHARED_ECOMMERCE  # noqa: E402
 from track2vec.train import TrainParams, TrainResult, keep_probabilities, make_pairs, train  # noqa: E402
 
 HISTORY_KEYS = {"epoch", "loss", "positive_pairs", "seconds", "pairs_per_second", "learning_rate"}
+CONFIG = Path(__file__).resolve().parents[1] / "config.yaml"
+# The untied word2vec settings most tests here were written for (TrainParams' defaults before
+# they followed config.yaml): small, fast models whose expected behaviour the tests pin down.
+WORD2VEC = {
+    "dim": 50,
+    "negatives": 5,
+    "ns_exponent": 0.75,
+    "subsample": 1e-5,
+    "epochs": 5,
+    "tied": False,
+    "artist_vectors": False,
+}
+
+
+def _w2v(**overrides) -> TrainParams:
+    """TrainParams with the WORD2VEC settings, then ``overrides``."""
+    return TrainParams(**{**WORD2VEC, **overrides})
 
 
 def _genre_corpus(n_genres: int = 50, per_genre: int = 20, n_playlists: int = 1500, length: int = 12, seed: int = 0):
@@ -33,7 +52,7 @@ def _genre_corpus(n_genres: int = 50, per_genre: int = 20, n_playlists: int = 15
     values = remap[raw].astype(np.int32)
     offsets = np.arange(0, n_playlists * length + 1, length, dtype=np.int64)
     counts = np.bincount(values, minlength=V).astype(np.int64)
-    genre_of = (order // per_genre)
+    genre_of = order // per_genre
     return offsets, values, counts, genre_of
 
 
@@ -55,13 +74,43 @@ def small():
     return _genre_corpus(n_genres=10, per_genre=10, n_playlists=200, length=8, seed=3)
 
 
+# ---------------------------------------------------------------- defaults
+
+
+def test_defaults_are_config_yaml_defaults():
+    import dataclasses
+
+    import yaml
+
+    defaults = yaml.safe_load(CONFIG.read_text())["defaults"]
+    compared = 0
+    for f in dataclasses.fields(TrainParams):
+        if f.name not in defaults:  # not a config key (reduced_window)
+            continue
+        assert f.default == defaults[f.name] and type(f.default) is type(defaults[f.name]), (f.name, f.default)
+        compared += 1
+    assert compared >= 10, compared
+
+
 # ---------------------------------------------------------------- validation
 
-@pytest.mark.parametrize("field, value", [
-    ("dim", 0), ("window", 0), ("negatives", 0), ("epochs", 0), ("batch_size", 0),
-    ("learning_rate", 0.0), ("learning_rate", -0.1), ("subsample", -1e-5),
-    ("dim", 2.5), ("learning_rate", float("nan")), ("min_learning_rate", -1.0),
-])
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("dim", 0),
+        ("window", 0),
+        ("negatives", 0),
+        ("epochs", 0),
+        ("batch_size", 0),
+        ("learning_rate", 0.0),
+        ("learning_rate", -0.1),
+        ("subsample", -1e-5),
+        ("dim", 2.5),
+        ("learning_rate", float("nan")),
+        ("min_learning_rate", -1.0),
+    ],
+)
 def test_invalid_params_name_the_parameter(small, field, value):
     offsets, values, counts, _ = small
     with pytest.raises(ValueError, match=field):
@@ -91,8 +140,9 @@ def test_threads_validated(small):
 
 # ---------------------------------------------------------------- pairs
 
+
 def test_make_pairs_counts_and_boundaries():
-    offsets = np.array([0, 3, 3, 5], np.int64)   # playlists [0,1,2], [], [3,4]
+    offsets = np.array([0, 3, 3, 5], np.int64)  # playlists [0,1,2], [], [3,4]
     values = np.array([0, 1, 2, 3, 4], np.int32)
     pairs = make_pairs(offsets, values, window=2, shuffle=False)
     got = {tuple(p) for p in pairs.tolist()}
@@ -127,16 +177,17 @@ def test_make_pairs_shuffle_is_a_seeded_permutation_of_the_rows():
     assert not np.array_equal(shuffled, plain)
 
 
-@pytest.mark.parametrize("n_steps, target, workers", [(1525, 64, 2), (1536, 512, 2), (5, 64, 2),
-                                                      (1, 64, 4), (100, 64, 1), (7, 2, 3)])
+@pytest.mark.parametrize(
+    "n_steps, target, workers", [(1525, 64, 2), (1536, 512, 2), (5, 64, 2), (1, 64, 4), (100, 64, 1), (7, 2, 3)]
+)
 def test_chunks_cover_the_epoch_evenly_for_the_workers(n_steps, target, workers):
     from track2vec.train import _chunks
 
     n_calls, bounds = _chunks(n_steps, target, workers)
     sizes = np.diff(bounds)
     assert bounds[0] == 0 and bounds[-1] == n_steps and len(bounds) == n_calls + 1
-    assert sizes.min() >= 1 and sizes.max() - sizes.min() <= 1          # equal chunks, none empty
-    assert n_calls % workers == 0 or n_calls == n_steps                  # every worker gets as many
+    assert sizes.min() >= 1 and sizes.max() - sizes.min() <= 1  # equal chunks, none empty
+    assert n_calls % workers == 0 or n_calls == n_steps  # every worker gets as many
     assert sizes.max() <= max(target, 1) or n_calls == 1
 
 
@@ -151,10 +202,11 @@ def test_keep_probabilities_formula():
 
 # ---------------------------------------------------------------- outputs
 
+
 def test_output_shape_dtype_history(small):
     offsets, values, counts, _ = small
     lines: list[str] = []
-    params = TrainParams(dim=8, epochs=2, batch_size=64, subsample=0)
+    params = _w2v(dim=8, epochs=2, batch_size=64, subsample=0)
     res = train(offsets, values, counts, params, progress=lines.append)
     assert isinstance(res, TrainResult)
     assert res.embeddings.shape == (len(counts), 8)
@@ -172,35 +224,36 @@ def test_output_shape_dtype_history(small):
 
 def test_deterministic_with_one_thread(small):
     offsets, values, counts, _ = small
-    params = TrainParams(dim=8, epochs=2, batch_size=32, subsample=1e-2, seed=7)
+    params = _w2v(dim=8, epochs=2, batch_size=32, subsample=1e-2, seed=7)
     a = train(offsets, values, counts, params, threads=1)
     b = train(offsets, values, counts, params, threads=1)
     np.testing.assert_array_equal(a.embeddings, b.embeddings)
-    c = train(offsets, values, counts, TrainParams(dim=8, epochs=2, batch_size=32, subsample=1e-2, seed=8), threads=1)
+    c = train(offsets, values, counts, _w2v(dim=8, epochs=2, batch_size=32, subsample=1e-2, seed=8), threads=1)
     assert not np.array_equal(a.embeddings, c.embeddings)
 
 
 @pytest.mark.parametrize("ns_exponent", [-0.5, 0.0])
 def test_negative_and_zero_ns_exponent(small, ns_exponent):
     offsets, values, counts, _ = small
-    res = train(offsets, values, counts, TrainParams(dim=8, epochs=1, batch_size=64, ns_exponent=ns_exponent))
+    res = train(offsets, values, counts, _w2v(dim=8, epochs=1, batch_size=64, ns_exponent=ns_exponent))
     assert np.all(np.isfinite(res.embeddings))
 
 
 def test_unused_songs_allowed(small):
     offsets, values, counts, _ = small
-    counts = np.concatenate([counts, [0, 0]])      # two songs never played
-    res = train(offsets, values, counts, TrainParams(dim=8, epochs=1, batch_size=64))
+    counts = np.concatenate([counts, [0, 0]])  # two songs never played
+    res = train(offsets, values, counts, _w2v(dim=8, epochs=1, batch_size=64))
     assert res.embeddings.shape == (len(counts), 8)
     assert np.all(np.isfinite(res.embeddings))
 
 
 # ---------------------------------------------------------------- learning
 
+
 @pytest.mark.parametrize("tied", [False, True])
 def test_learns_planted_genres(corpus, tied):
     offsets, values, counts, genre_of = corpus
-    params = TrainParams(dim=24, epochs=8, batch_size=256, subsample=0, tied=tied, seed=3)
+    params = _w2v(dim=24, epochs=8, batch_size=256, subsample=0, tied=tied, seed=3)
     res = train(offsets, values, counts, params)
     purity = _neighbour_purity(res.embeddings, genre_of)
     # chance is 19/999 ~ 0.02
@@ -208,18 +261,15 @@ def test_learns_planted_genres(corpus, tied):
     assert res.history[-1]["loss"] < res.history[0]["loss"]
 
 
-ECOMMERCE = Path("/work/shared/data/ecommerce_sessions.npy")
-
-
-@pytest.mark.skipif(not ECOMMERCE.exists(), reason="ecommerce sample data not present")
+@pytest.mark.skipif(not SHARED_ECOMMERCE.exists(), reason="../shared/data/ecommerce_sessions.npy is absent")
 def test_runs_on_ecommerce_sample():
-    sessions = np.load(ECOMMERCE, allow_pickle=True)[:300]
+    sessions = np.load(SHARED_ECOMMERCE, allow_pickle=True)[:300]
     items = [np.asarray(s[::2]) for s in sessions]
     vocab, inverse = np.unique(np.concatenate(items), return_inverse=True)
     counts = np.bincount(inverse, minlength=len(vocab)).astype(np.int64)
     values = inverse.astype(np.int32)
     offsets = np.concatenate([[0], np.cumsum([len(s) for s in items])]).astype(np.int64)
-    res = train(offsets, values, counts, TrainParams(dim=16, epochs=1))
+    res = train(offsets, values, counts, _w2v(dim=16, epochs=1))
     assert res.embeddings.shape == (len(vocab), 16)
     assert np.all(np.isfinite(res.embeddings))
 
@@ -227,7 +277,7 @@ def test_runs_on_ecommerce_sample():
 @pytest.mark.parametrize("tied", [False, True])
 def test_odd_batch_size_uses_per_pair_negatives(small, tied):
     offsets, values, counts, _ = small
-    res = train(offsets, values, counts, TrainParams(dim=8, epochs=1, batch_size=13, tied=tied))
+    res = train(offsets, values, counts, _w2v(dim=8, epochs=1, batch_size=13, tied=tied))
     assert np.all(np.isfinite(res.embeddings))
     assert res.history[0]["positive_pairs"] > 0
 
@@ -241,11 +291,12 @@ def test_tied_closed_form_gradients_match_autodiff(shared, with_artists):
     from track2vec.train import _artist_rows, _build_step
 
     V, dim, K, B = 12, 5, 3, 8
-    params = TrainParams(dim=dim, negatives=K, batch_size=B, tied=True, artist_vectors=with_artists)
+    params = _w2v(dim=dim, negatives=K, batch_size=B, tied=True, artist_vectors=with_artists)
     cum = np.cumsum(np.full(V, 1.0 / V))
     artists = np.array([0, 0, 1, 1, 2, 2, -1, -1, 0, 1, 2, -1]) if with_artists else None
-    table, run, (scale, bias) = _build_step(tf, params, cum, V, np.random.default_rng(0), shared=shared,
-                                            artists=artists)
+    table, run, (scale, bias) = _build_step(
+        tf, params, cum, V, np.random.default_rng(0), shared=shared, artists=artists
+    )
     assert table.shape[0] == (V + 3 + 1 if with_artists else V)
     scale.assign(1.7)
     bias.assign(-0.3)
@@ -253,7 +304,7 @@ def test_tied_closed_form_gradients_match_autodiff(shared, with_artists):
     c = rng.integers(0, V, (1, B)).astype(np.int32)
     o = rng.integers(0, V, (1, B)).astype(np.int32)
     w = np.ones((1, B), np.float32)
-    w[0, -1] = 0.0   # a padding pair counts for nothing
+    w[0, -1] = 0.0  # a padding pair counts for nothing
     lr = np.array([0.1], np.float32)
     seed = tf.constant([3, 5], tf.int64)
     t0, a0, b0 = table.numpy().copy(), float(scale.numpy()), float(bias.numpy())
@@ -265,6 +316,7 @@ def test_tied_closed_form_gradients_match_autodiff(shared, with_artists):
     T = tf.Variable(t0)
     A = tf.Variable(a0)
     Bv = tf.Variable(b0)
+
     def vec(songs):
         x = tf.gather(T, songs)
         if with_artists:
@@ -278,7 +330,8 @@ def test_tied_closed_form_gradients_match_autodiff(shared, with_artists):
         nn = tf.math.l2_normalize(vec(neg), axis=1)
         z_pos = A * tf.reduce_sum(un * vn, axis=1) + Bv
         if shared:
-            z_neg = A * tf.matmul(tf.reshape(un, [-1, shared, dim]), tf.reshape(nn, [-1, K, dim]), transpose_b=True) + Bv
+            un3, nn3 = tf.reshape(un, [-1, shared, dim]), tf.reshape(nn, [-1, K, dim])
+            z_neg = A * tf.matmul(un3, nn3, transpose_b=True) + Bv
             per_pair = tf.math.softplus(-z_pos) + tf.reshape(tf.reduce_sum(tf.math.softplus(z_neg), axis=2), [-1])
         else:
             z_neg = A * tf.einsum("bd,bkd->bk", un, tf.reshape(nn, [B, K, dim])) + Bv
@@ -290,8 +343,8 @@ def test_tied_closed_form_gradients_match_autodiff(shared, with_artists):
     np.testing.assert_allclose(float(bias.numpy()), b0 - 0.1 * float(gB) / w.sum(), rtol=1e-5)
     assert not np.allclose(table.numpy(), t0)
     if with_artists:
-        assert not np.allclose(table.numpy()[V:V + 3], t0[V:V + 3])   # the artists' rows learnt
-        assert not table.numpy()[V + 3].any()                          # the songs without one: zero row kept
+        assert not np.allclose(table.numpy()[V : V + 3], t0[V : V + 3])  # the artists' rows learnt
+        assert not table.numpy()[V + 3].any()  # the songs without one: zero row kept
 
 
 def _without_songs(offsets, values, drop):
@@ -312,7 +365,7 @@ def test_artist_vectors_place_unseen_songs_with_their_artist(small, tied):
     assert not counts[unseen].any()
     purity = {}
     for use in (False, True):
-        params = TrainParams(dim=16, epochs=8, batch_size=64, subsample=0, tied=tied, seed=2, artist_vectors=use)
+        params = _w2v(dim=16, epochs=8, batch_size=64, subsample=0, tied=tied, seed=2, artist_vectors=use)
         res = train(offsets, values, counts, params, artists=genre_of if use else None)
         e = res.embeddings / np.linalg.norm(res.embeddings, axis=1, keepdims=True)
         sim = e[unseen] @ e.T
@@ -325,40 +378,50 @@ def test_artist_vectors_place_unseen_songs_with_their_artist(small, tied):
 
 def test_artist_vectors_without_artists_change_nothing(small):
     offsets, values, counts, genre_of = small
-    params = TrainParams(dim=8, epochs=1, batch_size=64, tied=True)
+    params = _w2v(dim=8, epochs=1, batch_size=64, tied=True)
+    with_flag = _w2v(dim=8, epochs=1, batch_size=64, tied=True, artist_vectors=True)
     plain = train(offsets, values, counts, params, threads=1).embeddings
-    ignored = train(offsets, values, counts, params, threads=1, artists=genre_of).embeddings   # flag off
-    none_known = train(offsets, values, counts, TrainParams(dim=8, epochs=1, batch_size=64, tied=True, artist_vectors=True),
-                       threads=1, artists=np.full(len(counts), -1)).embeddings
+    ignored = train(offsets, values, counts, params, threads=1, artists=genre_of).embeddings  # flag off
+    none_known = train(offsets, values, counts, with_flag, threads=1, artists=np.full(len(counts), -1)).embeddings
+    none_given = train(offsets, values, counts, with_flag, threads=1, artists=None).embeddings
     np.testing.assert_array_equal(plain, ignored)
     np.testing.assert_array_equal(plain, none_known)
+    np.testing.assert_array_equal(plain, none_given)
 
 
-@pytest.mark.parametrize("artists, match", [
-    (None, "needs artists"), (np.zeros(3, np.int64), "one per song"), ("bad", "one per song"), ("low", ">= 0"),
-])
+@pytest.mark.parametrize(
+    "artists, match",
+    [
+        (np.zeros(3, np.int64), "one per song"),
+        ("bad", "one per song"),
+        ("low", ">= 0"),
+    ],
+)
 def test_artist_vectors_validate_the_artists(small, artists, match):
     offsets, values, counts, _ = small
     if isinstance(artists, str):
         artists = np.full(len(counts), -2) if artists == "low" else np.zeros(len(counts), np.float64)
     with pytest.raises(ValueError, match=match):
-        train(offsets, values, counts, TrainParams(dim=8, epochs=1, artist_vectors=True), artists=artists)
+        train(offsets, values, counts, _w2v(dim=8, epochs=1, artist_vectors=True), artists=artists)
 
 
 def test_threads_run_hogwild_chunks_side_by_side_one_thread_per_op():
     # threads=2: two inter-op threads (the two Hogwild chunks run at once) and one
-    # intra-op thread per op (the ops are too small to split; splitting them measured
-    # 1.4x slower on 2 cores). TF's settings are per process: check in a fresh one.
+    # intra-op thread per op (the ops are too small to split). TF's settings are per
+    # process: check in a fresh one.
     import subprocess
     import sys
 
+    params = {**WORD2VEC, "dim": 4, "epochs": 1, "batch_size": 16}
     code = (
         "import numpy as np, tensorflow as tf\n"
         "from track2vec.train import TrainParams, train\n"
         "v = np.arange(40, dtype=np.int32) % 10\n"
         "o = np.arange(0, 41, 8, dtype=np.int64)\n"
-        "train(o, v, np.bincount(v, minlength=10), TrainParams(dim=4, epochs=1, batch_size=16), threads=2)\n"
-        "print(tf.config.threading.get_intra_op_parallelism_threads(), tf.config.threading.get_inter_op_parallelism_threads())\n"
+        f"p = TrainParams(**{params!r})\n"
+        "train(o, v, np.bincount(v, minlength=10), p, threads=2)\n"
+        "threading = tf.config.threading\n"
+        "print(threading.get_intra_op_parallelism_threads(), threading.get_inter_op_parallelism_threads())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
     assert out.stdout.split()[-2:] == ["1", "2"]

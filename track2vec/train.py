@@ -1,139 +1,43 @@
-"""Skip-gram with negative sampling (SGNS) in TensorFlow, tuned for CPUs.
+"""Song embeddings from playlists: skip-gram with negative sampling (SGNS) in TensorFlow.
 
-Two models share one training loop:
+:func:`train` reads playlists in CSR form (``offsets``, ``values``) and learns one vector per
+song. Every two songs of a playlist at distance ``1..window`` make a positive pair, after
+word2vec's down-sampling of frequent songs and, by default, its reduced windows; each pair meets
+``negatives`` songs drawn in proportion to ``count ** ns_exponent``. Two models share the
+training loop:
 
-* ``tied=False`` (default) is word2vec's skip-gram with negative sampling: an
-  *input* matrix ``W_in`` (initialised ``uniform(-1/dim, 1/dim)`` as gensim 4;
-  word2vec.c's half-width start measured 0.05 HR@10 worse after 5 epochs at
-  subsample 1e-5 on the built-in data) and an
-  *output* matrix ``W_out`` (initialised to zeros), ``logit = u . v`` and the loss
-  ``-log s(u . v_pos) - sum_k log s(-u . v_neg_k)``.  The embeddings returned are
-  the input vectors, like gensim's ``wv``.
-* ``tied=True`` is the seed project's Keras "Track2Vec" model: ONE shared
-  embedding for both songs, their cosine similarity, then ``Dense(1, sigmoid)``
-  (``logit = a * cos + b``), trained with binary cross-entropy against label 1 for
-  the positive pair and 0 for each negative.
+* ``tied=False`` is word2vec's SGNS: an input and an output matrix and ``logit = u . v``; the
+  embeddings are the input vectors (gensim's ``wv``).
+* ``tied=True`` is the seed project's Track2Vec model: one shared embedding, the cosine of the
+  two songs and ``Dense(1, sigmoid)`` (``logit = a * cos + b``), with binary cross-entropy.
 
-Artist vectors
-    ``artist_vectors=True`` (with ``artists``, the artist of each song) gives
-    every artist a vector of its own, and a song's vector becomes its own
-    row plus its artist's row, in every gather (the centre and context songs
-    and the negatives of the tied model; the centre song of the untied one).
-    The gradient of the sum goes to both rows, so an artist's row learns from
-    all its songs, as fastText's subword vectors learn from all the words that
-    hold them.  A rare song then starts from its artist's place instead of
-    from noise, and a song that never occurs in training still gets its
-    artist's vector.  Songs without an artist (``-1``) keep their own row only.
-    The returned embeddings are the sums.  Three more scatter-adds per batch:
-    about 1.4x the training time (built-in data, tied, dim 256).
+With ``artist_vectors``, every artist has a vector too, and a song's vector is its own row plus
+its artist's row. An artist's row learns from all its songs, as fastText's subword vectors learn
+from all the words that hold them, so a rare or unseen song starts from its artist's place.
 
-Design
-------
-Pairs
-    Each epoch, the tokens are down-sampled (word2vec/gensim rule: keep a token
-    with probability ``min(1, (sqrt(f/t) + 1) * t / f)``, ``f = count/total``),
-    then every two kept tokens of the same playlist at distance ``1..window``
-    give two positive pairs (both directions).  This is done with numpy over the
-    whole CSR corpus at once (one vectorised pass per distance, no Python loop
-    over playlists), then the pairs are shuffled.  The pairs of epoch ``e + 1``
-    are built in a background thread while epoch ``e`` trains (numpy releases
-    the GIL for the heavy parts).  As word2vec and gensim, the window is
-    shrunk at random per centre by default (``reduced_window``): each kept
-    token draws ``b`` uniformly from ``1..window`` and pairs with the songs at
-    distance ``<= b``, so an epoch holds the same number of pairs as gensim's
-    (2/3 of the full window's for ``window=3``): "equal epochs" means equal
-    work.  ``reduced_window=False`` uses every distance ``1..window``.
-Negatives
-    ``negatives`` per positive pair, drawn inside the TensorFlow graph by
-    inverse-CDF sampling: a stateless uniform draw is looked up with
-    ``tf.searchsorted`` in the cumulative table of ``counts ** ns_exponent``
-    (normalised; float64 so that rare songs keep their share, which matters for
-    negative exponents).  Songs with count 0 are never drawn.  Negatives are
-    not re-drawn when they hit the positive context (as word2vec).
-    For speed, each group of ``_SHARED_NEGATIVES`` (16) consecutive pairs of
-    a batch (the pairs are shuffled, so the group is a random one) shares its
-    ``negatives`` draws: every pair still meets exactly ``negatives``
-    negatives with weight 1, so the loss and the expected gradient are those
-    of word2vec, but the logits of a group are one small matrix product and a
-    batch gathers/scatters 16x fewer negative rows (the per-row TF ops are
-    the cost on CPU).  Measured: ~3-4x faster than per-pair draws, same
-    neighbour quality within noise on the planted-genre corpus (0.526 vs 0.540
-    at subsample 1e-5, both 0.998 at 1e-3).  A batch whose size is not a
-    multiple of 16 uses the largest divisor of ``batch_size`` not above 16
-    (1 = per-pair draws).
-Optimizer
-    Plain SGD with word2vec's learning rate, decaying linearly from
-    ``learning_rate`` to ``min_learning_rate`` over all steps of all epochs.
-    Each pair's gradient is applied at the full rate (as word2vec, which
-    updates per pair, not per batch mean): the closed-form gradients of a batch
-    are scatter-added into ``tf.Variable`` s in one ``tf.function`` that loops
-    over many batches per call (few Python round trips).  Rows hit several times
-    in one batch receive the sum of their gradients, which is why very large
-    batches (tens of thousands of pairs) can diverge at ``lr = 0.025``.
-Tied model
-    Same loop; the gradients of the cosine/Dense/BCE loss are written out in
-    closed form (through the normalisation ``x / |x|``) and scatter-added, which
-    measured faster than a ``tf.GradientTape`` over the gathered rows.  The
-    embedding is initialised ``uniform(-0.05, 0.05)`` (Keras' default), ``a``
-    starts at 1 and ``b`` at 0; the embedding rows get the per-pair (summed)
-    gradient like the untied model, while ``a`` and ``b`` (shared by every pair)
-    get the batch-mean gradient, as Keras would apply.  Plain SGD is enough:
-    on the planted-genre benchmark it reaches neighbour purity 0.98 (subsample
-    1e-3) and 0.97 (1e-5), so Adam is not needed.
-Determinism
-    All randomness comes from ``seed``: a numpy ``Generator`` for subsampling,
-    pair shuffling and initialisation, and stateless TF random ops (seeded by
-    ``seed``, epoch and call) for negatives.  With ``threads=1`` the result is
-    bit-for-bit reproducible.  With ``threads > 1`` training is Hogwild:
-    ``threads`` Python threads run consecutive chunks of about 64 batches
-    concurrently (TF releases the GIL) on the same table, without locks, as
-    word2vec's and gensim's worker threads do; an epoch is cut into a
-    multiple of ``threads`` chunks of equal size, so no worker idles at its end.  The pairs, negatives and
-    learning rates do not change, but the order of concurrent updates does, so
-    the embeddings differ from run to run (like gensim's with ``workers > 1``).
-    Each TF op runs on one thread (intra-op threads: 1) and the runtime has
-    ``threads`` inter-op threads, so the ``threads`` chunks really run side by
-    side: the batch ops are too small for intra-op threads to help, and with
-    intra-op threads = ``threads`` the two chunks of 2 cores measured 1.4x
-    slower (e-commerce, dim 50: 4.6 s against 3.3 s for 5 epochs; built-in
-    100k, tied dim 256: 21.3 s against 15.6 s per epoch).
-    TensorFlow accepts thread settings only before its runtime starts: a later
-    ``train`` call in the same process with another ``threads`` keeps the first
-    setting silently.
-Speed
-    Profiled (bench/profile_ops.py): the cost is TF's per-row scatter-add,
-    ~300-450 ns per 50-float row on a 250k-row table (cache misses plus the
-    kernel's per-row overhead; sorted or de-duplicated indices and
-    tensor_scatter_nd_add were no faster), then gather (~70-90 ns per row);
-    batch size barely matters (per-op overhead is small next to that).  So the
-    levers are fewer rows scattered per positive pair (shared negatives:
-    2 + 5/16 rows) and more cores (Hogwild).  Plus, per process, ~3-5 s to
-    import TensorFlow and ~0.5-1 s to start its runtime and trace the step
-    (one trace: a fixed input signature, an explicit ``while_loop``, no
-    AutoGraph).  The step is traced and optimised by a call of zero steps
-    while the first epoch's pairs are built (the first epoch used to take
-    1.6-1.8 s against 1.1-1.2 s for the others, e-commerce, one thread), and
-    the pairs are shuffled in place as int64 rows (0.07 s for 1.5M pairs
-    against 0.22 s for ``pairs[permutation]``, same order): the pair builder
-    shares the cores with the trainers.  Together: 12% less CPU time for 5
-    epochs on the e-commerce file (6.2-6.6 s against 7.1-8.0 s, one thread).
-    Tried and not kept: XLA (``jit_compile``) on the whole step loop, 2.4x
-    slower (the per-row scatters do not fuse), and on the arithmetic only
-    (gathers and scatters outside), 1.1-1.2x slower; ``ResourceScatterNdAdd``,
-    ~15% cheaper per row than ``ResourceScatterAdd`` on one thread, but it
-    takes the variable's exclusive lock, so the Hogwild workers wait for each
-    other (2 threads: 1.4-1.5 cores busy instead of 1.9, 25-35% slower);
-    chunks of 128-1024 batches instead of 64, no faster.  bench/run.py
-    measures it against gensim.
+Training is plain SGD with word2vec's linearly decaying learning rate. With ``threads=1`` the
+result is bit-for-bit reproducible; with more threads, the workers update one table without
+locks (Hogwild, as word2vec's and gensim's), and the result varies from run to run.
+
+Usage::
+
+    from track2vec.train import TrainParams, train
+
+    result = train(offsets, values, counts, TrainParams(dim=64, epochs=5), threads=2)
+    result.embeddings              # float32, shape (V, 64): row i is song i
+    result.history[-1]["loss"]     # mean loss per positive pair in the last epoch
+
+Design and measurements: docs/training.md.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -142,18 +46,20 @@ __all__ = ["TrainParams", "TrainResult", "train", "make_pairs", "keep_probabilit
 # Batches per tf.function call: enough to hide Python overhead, small enough to
 # report progress and keep the learning-rate schedule fine-grained.
 _STEPS_PER_CALL = 64
-# Negatives drawn per batch and shared by all its pairs (0: per-pair draws).
+# Each group of this many consecutive pairs of a batch (a random group: the pairs are shuffled)
+# shares its ``negatives`` draws. Every pair still meets ``negatives`` negatives with weight 1, so
+# the loss and the expected gradient are word2vec's, but a group's logits are one small matrix
+# product and a batch gathers and scatters 16x fewer negative rows (the per-row scatter-add is
+# the cost on CPU). A batch size that is not a multiple of it uses its largest divisor not above
+# it (1: every pair draws its own negatives).
 _SHARED_NEGATIVES = 16
-# With threads > 1, train chunks concurrently in that many Python threads
-# (Hogwild).  On: with the per-row scatter-add as the bottleneck, two
-# threads (one TF thread per op) measured 1.25x one on 2 cores on the
-# e-commerce file (3.3 s against 4.1 s for 5 epochs, dim 50).
-_HOGWILD = True
 
 
 @dataclass(frozen=True)
 class TrainParams:
     """Hyper-parameters of :func:`train`.
+
+    The defaults are config.yaml's ``defaults:`` (tests/test_train.py checks that they agree).
 
     Attributes
     ----------
@@ -176,8 +82,8 @@ class TrainParams:
     batch_size : int
         Positive pairs per step.
     tied : bool
-        False: word2vec (separate input/output embeddings); True: the seed's
-        Track2Vec model (shared embedding, cosine, Dense(1, sigmoid)).
+        True: the seed's Track2Vec model (shared embedding, cosine,
+        Dense(1, sigmoid)); False: word2vec (separate input/output embeddings).
     seed : int
         Seed of every random draw.
     reduced_window : bool
@@ -188,24 +94,25 @@ class TrainParams:
         the full window's, 2/3 for ``window=3``).  False: every distance
         ``1..window`` always forms a pair.
     artist_vectors : bool
-        True: a song's vector is its own row plus its artist's row (see
-        "Artist vectors" in the module docstring); needs the ``artists``
-        argument of :func:`train`.
+        True: a song's vector is its own row plus its artist's row, the
+        artists coming from the ``artists`` argument of :func:`train`.
+        Without ``artists`` (None), or without any known artist (all ``-1``),
+        every song keeps a plain vector, as with False.
     """
 
-    dim: int = 50
+    dim: int = 256
     window: int = 3
-    negatives: int = 5
-    ns_exponent: float = 0.75
-    subsample: float = 1e-5
-    epochs: int = 5
+    negatives: int = 20
+    ns_exponent: float = 0.0
+    subsample: float = 1e-3
+    epochs: int = 10
     learning_rate: float = 0.025
     min_learning_rate: float = 0.0001
     batch_size: int = 1024
-    tied: bool = False
+    tied: bool = True
     seed: int = 1
     reduced_window: bool = True
-    artist_vectors: bool = False
+    artist_vectors: bool = True
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first invalid parameter."""
@@ -245,7 +152,8 @@ class TrainResult:
     ----------
     embeddings : numpy.ndarray
         float32 array of shape ``(V, dim)``; row ``i`` is song ``i`` (the input
-        vectors for the untied model).
+        vectors for the untied model; with artist vectors, the song's row plus
+        its artist's).
     history : list of dict
         One dict per epoch: ``epoch`` (1-based), ``loss`` (mean per positive
         pair, including its negatives), ``positive_pairs``, ``seconds``,
@@ -258,9 +166,6 @@ class TrainResult:
 
     embeddings: np.ndarray
     history: list[dict] = field(default_factory=list)
-    context: np.ndarray | None = None
-    logit_scale: float = 1.0
-    logit_bias: float = 0.0
     seconds: float = 0.0
     params: dict = field(default_factory=dict)
 
@@ -269,7 +174,11 @@ class TrainResult:
 # Corpus checks and pair generation (numpy)
 # ---------------------------------------------------------------------------
 
-def _check_corpus(offsets: np.ndarray, values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+
+def _check_corpus(
+    offsets: np.ndarray, values: np.ndarray, counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The corpus as int64 offsets, int32 values and float64 counts; ``ValueError`` if ill-formed."""
     offsets = np.asarray(offsets)
     values = np.asarray(values)
     counts = np.asarray(counts)
@@ -319,9 +228,15 @@ def keep_probabilities(counts: np.ndarray, subsample: float) -> np.ndarray:
     return keep
 
 
-def make_pairs(offsets: np.ndarray, values: np.ndarray, window: int, keep: np.ndarray | None = None,
-               rng: np.random.Generator | None = None, shuffle: bool = True,
-               reduced_window: bool = False) -> np.ndarray:
+def make_pairs(
+    offsets: np.ndarray,
+    values: np.ndarray,
+    window: int,
+    keep: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+    shuffle: bool = True,
+    reduced_window: bool = False,
+) -> np.ndarray:
     """All (centre, context) pairs of one epoch, vectorised over the CSR corpus.
 
     Parameters
@@ -379,21 +294,53 @@ def make_pairs(offsets: np.ndarray, values: np.ndarray, window: int, keep: np.nd
     pairs = np.concatenate(chunks).astype(np.int32, copy=False)
     if shuffle and len(pairs) > 1:
         # in place on an int64 view of the rows: the same order as pairs[rng.permutation(n)]
-        # (the same draws), 3x faster (one pass, no index array, no 2-D fancy indexing)
+        # (the same draws), in one pass, without an index array or 2-D fancy indexing
         pairs = np.ascontiguousarray(pairs)
         rng.shuffle(pairs.view(np.int64).reshape(-1))
     return pairs
 
 
 # ---------------------------------------------------------------------------
-# TensorFlow part
+# Artists
 # ---------------------------------------------------------------------------
 
+
+def _artist_rows(artists: np.ndarray, base: int) -> np.ndarray:
+    """The table row of each song's artist: ``base + artist``, or the zero row
+    ``base + n_artists`` for a song without one (``-1``)."""
+    n_artists = int(artists.max()) + 1
+    return np.where(artists >= 0, base + artists, base + n_artists).astype(np.int32)
+
+
+def _check_artists(artists, V: int, params: TrainParams) -> np.ndarray | None:
+    """The ``artists`` argument of :func:`train` as int32, or None for plain song vectors
+    (``artist_vectors`` off, no ``artists``, or no song with a known artist)."""
+    if not params.artist_vectors or artists is None:
+        return None
+    a = np.asarray(artists)
+    if a.shape != (V,) or not np.issubdtype(a.dtype, np.integer):
+        raise ValueError(f"artists must be {V} integers (one per song), got {a.dtype} array of shape {a.shape}")
+    if len(a) and a.min() < -1:
+        raise ValueError(f"artists must be >= 0, or -1 for a song without an artist; got {int(a.min())}")
+    if not (a >= 0).any():
+        return None
+    return a.astype(np.int32)
+
+
+# ---------------------------------------------------------------------------
+# TensorFlow part: the table and the batch steps
+# ---------------------------------------------------------------------------
+
+
 def _import_tf(threads: int):
+    """TensorFlow, set to run each op on one thread and ``threads`` ops at a time.
+
+    The batch ops are too small for intra-op threads to help, and ``threads`` inter-op threads let
+    the Hogwild workers' calls run side by side.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
-    # one thread per op, ``threads`` ops (the Hogwild chunks) at a time: see "Determinism"
     try:
         if tf.config.threading.get_intra_op_parallelism_threads() != 1:
             tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -407,89 +354,150 @@ def _import_tf(threads: int):
     return tf
 
 
-def _build_step(tf, params: TrainParams, cum: np.ndarray, V: int, rng: np.random.Generator,
-                shared: int | None = None, artists: np.ndarray | None = None):
-    """Variables and the multi-step training tf.function.
+def _negative_cdf(counts: np.ndarray, ns_exponent: float) -> np.ndarray:
+    """Cumulative distribution of the negatives, ``counts ** ns_exponent`` normalised.
 
-    ``shared``: number of negatives drawn per batch and shared by all its pairs
-    (0 = ``negatives`` independent draws per pair).  ``artists``: each song's
-    artist index (``-1``: none), or None for no artist vectors.  The table holds
-    the songs' rows (the input then output rows when untied), then one row per
-    artist, then a zero row that the songs without an artist point to (its
-    updates are masked out).
+    float64, so that rare songs keep their share (which matters for negative exponents). Songs
+    with count 0 have no share and are never drawn. The last entry is exactly 1: a uniform draw in
+    ``[0, 1)`` never falls past the end.
     """
-    if shared is None:
-        shared = _SHARED_NEGATIVES
+    weights = np.zeros(len(counts))
+    weights[counts > 0] = counts[counts > 0] ** ns_exponent
+    if weights.sum() <= 0 or not np.isfinite(weights.sum()):
+        raise ValueError("counts must have at least one positive entry (negative-sampling table is empty)")
+    cum = np.cumsum(weights / weights.sum())
+    cum[-1] = 1.0
+    return cum
+
+
+def _group_size(shared: int, batch_size: int) -> int:
+    """Consecutive pairs of a batch that share their negatives: the largest divisor of
+    ``batch_size`` not above ``shared``, or 0 (each pair draws its own) where that is 1."""
     if shared:
-        shared = max(g for g in range(1, min(shared, params.batch_size) + 1) if params.batch_size % g == 0)
-        if shared == 1:
-            shared = 0
-    dim, K = params.dim, params.negatives
-    cum_t = tf.constant(cum, dtype=tf.float64)
-    n_songs_rows = V if params.tied else 2 * V
-    A = 0 if artists is None else int(artists.max()) + 1
-    extra = A + 1 if artists is not None else 0
-    half = 0.05 if params.tied else 1.0 / dim   # Keras' default; gensim 4's (word2vec.c: +-0.5/dim)
-    init = np.zeros((n_songs_rows + extra, dim), np.float32)
-    init[:V] = rng.uniform(-half, half, size=(V, dim))
+        shared = max(g for g in range(1, min(shared, batch_size) + 1) if batch_size % g == 0)
+    return 0 if shared == 1 else shared
+
+
+def _initial_table(params: TrainParams, V: int, rng: np.random.Generator, artists: np.ndarray | None) -> np.ndarray:
+    """The table's initial values (see :class:`_BatchStep` for its rows).
+
+    Song and artist rows start ``uniform(-h, h)``, with ``h = 0.05`` for the tied model (Keras'
+    default) and ``h = 1 / dim`` for the untied one (gensim 4's); the untied output rows and the
+    zero row start at 0.
+    """
+    n_song_rows = V if params.tied else 2 * V
+    n_artists = 0 if artists is None else int(artists.max()) + 1
+    extra = 0 if artists is None else n_artists + 1
+    half = 0.05 if params.tied else 1.0 / params.dim
+    init = np.zeros((n_song_rows + extra, params.dim), np.float32)
+    init[:V] = rng.uniform(-half, half, size=(V, params.dim))
     if artists is not None:
-        init[n_songs_rows:n_songs_rows + A] = rng.uniform(-half, half, size=(A, dim))
-        art_row = tf.constant(_artist_rows(artists, n_songs_rows))
-        art_mask = tf.constant((artists >= 0).astype(np.float32))
-    table = tf.Variable(init)
-    if params.tied:
-        scale = tf.Variable(tf.constant(1.0, tf.float32))
-        bias = tf.Variable(tf.constant(0.0, tf.float32))
-        out_off = 0
-    else:
-        # rows [0, V) are the input vectors, [V, 2V) the output ones (initialised to zeros)
-        scale = bias = None
-        out_off = V
+        init[n_song_rows : n_song_rows + n_artists] = rng.uniform(-half, half, size=(n_artists, params.dim))
+    return init
 
-    def with_artist(x, songs):
-        """Song rows plus their artists' rows, and the artists' table rows."""
-        rows = tf.gather(art_row, songs)
-        return x + tf.gather(table, rows), rows
 
-    def to_artist(delta, songs, rows):
-        """Scatter a song-row update into the songs' artist rows too (none without an artist)."""
-        table.scatter_add(tf.IndexedSlices(delta * tf.gather(art_mask, songs)[:, None], rows))
+def _unit(tf, x):
+    """The rows of ``x`` scaled to length 1, and their inverse lengths."""
+    inv = tf.math.rsqrt(tf.maximum(tf.reduce_sum(x * x, axis=1, keepdims=True), 1e-12))
+    return x * inv, inv
 
-    def draw(seed, n):
+
+def _through_unit(tf, g, x_hat, inv):
+    """The gradient with respect to ``x``, given ``g``, the gradient with respect to ``x_hat = x / |x|``."""
+    return (g - tf.reduce_sum(g * x_hat, axis=1, keepdims=True) * x_hat) * inv
+
+
+class _BatchStep:
+    """The variables of one :func:`train` call and one SGD step on a batch, as TF ops.
+
+    ``table`` holds the songs' rows (untied: the input rows ``[0, V)``, then the output rows
+    ``[V, 2V)``), then one row per artist, then a zero row that the songs without an artist point
+    to (its updates are masked out). ``scale`` and ``bias`` are the tied model's ``Dense(1)``
+    (``a``, starting at 1, and ``b``, at 0), None for the untied model.
+
+    A step writes the gradients of its batch in closed form (what a ``GradientTape`` would give,
+    without its overhead) and scatter-adds them into ``table``. Each pair's gradient is applied at
+    the full learning rate, as word2vec updates per pair, not per batch mean, so a row met several
+    times in a batch receives the sum of its gradients (very large batches can diverge). All
+    gathers read the table before any scatter writes it (TF keeps program order between the ops
+    on a variable): one combined update. Negatives are not re-drawn when they hit the positive
+    context (as word2vec).
+    """
+
+    def __init__(
+        self,
+        tf,
+        params: TrainParams,
+        cum: np.ndarray,
+        V: int,
+        rng: np.random.Generator,
+        shared: int,
+        artists: np.ndarray | None,
+    ):
+        self.tf = tf
+        self.dim, self.K, self.V, self.shared = params.dim, params.negatives, V, shared
+        self.cum = tf.constant(cum, dtype=tf.float64)
+        self.artists = artists is not None
+        if self.artists:
+            self.art_row = tf.constant(_artist_rows(artists, V if params.tied else 2 * V))
+            self.art_mask = tf.constant((artists >= 0).astype(np.float32))
+        self.table = tf.Variable(_initial_table(params, V, rng, artists))
+        if params.tied:
+            self.scale = tf.Variable(tf.constant(1.0, tf.float32))
+            self.bias = tf.Variable(tf.constant(0.0, tf.float32))
+            self.out_off = 0
+        else:
+            self.scale = self.bias = None
+            self.out_off = V
+
+    def draw(self, seed, B):
+        """The negatives of a batch of ``B`` pairs, by inverse-CDF sampling of a stateless uniform draw."""
+        tf = self.tf
+        n = B // self.shared * self.K if self.shared else B * self.K
         u = tf.random.stateless_uniform([n], seed=seed, dtype=tf.float64)
-        idx = tf.searchsorted(cum_t, u, side="right", out_type=tf.int32)
-        return tf.minimum(idx, V - 1)
+        idx = tf.searchsorted(self.cum, u, side="right", out_type=tf.int32)
+        return tf.minimum(idx, self.V - 1)
 
-    def untied_batch(c, o, w, lr, seed):
-        # Closed-form SGNS step.  The learning rate and pair weight are folded
-        # into the per-pair coefficients first (scalars), so each (B, dim)
-        # tensor is touched as few times as possible; three gathers and three
-        # scatter-adds avoid the concat/slice copies of one combined index.
-        # All gathers read the table before any scatter writes it (automatic
-        # control dependencies keep program order), as one combined update.
+    def with_artist(self, x, songs):
+        """Song rows plus their artists' rows, and the artists' table rows."""
+        rows = self.tf.gather(self.art_row, songs)
+        return x + self.tf.gather(self.table, rows), rows
+
+    def to_artist(self, delta, songs, rows):
+        """Scatter a song-row update into the songs' artist rows too (none without an artist)."""
+        tf = self.tf
+        self.table.scatter_add(tf.IndexedSlices(delta * tf.gather(self.art_mask, songs)[:, None], rows))
+
+    def untied_batch(self, c, o, w, lr, seed):
+        """One word2vec SGNS step on centres ``c``, contexts ``o`` and pair weights ``w``; returns the loss.
+
+        The loss of a pair is ``-log s(u . v_pos) - sum_k log s(-u . v_neg_k)``. The learning rate
+        and pair weight are folded into per-pair coefficients first, so each ``(B, dim)`` tensor is
+        touched as few times as possible; with artist vectors, only the centre song has its artist's.
+        """
+        tf, table, dim, K = self.tf, self.table, self.dim, self.K
         B = tf.shape(c)[0]
-        n_neg = B // shared * K if shared else B * K
-        neg = draw(seed, n_neg) + out_off
-        o = o + out_off
+        neg = self.draw(seed, B) + self.out_off
+        o = o + self.out_off
         u = tf.gather(table, c)
-        if artists is not None:
-            u, uc = with_artist(u, c)
+        if self.artists:
+            u, uc = self.with_artist(u, c)
         v = tf.gather(table, o)
         nv = tf.gather(table, neg)
         s_pos = tf.reduce_sum(u * v, axis=1)
         wl = w * lr
-        a_pos = tf.sigmoid(-s_pos) * wl                                   # -lr * dL/ds_pos
-        if shared:
-            # groups of ``shared`` consecutive pairs share K negatives
-            G = shared
+        a_pos = tf.sigmoid(-s_pos) * wl  # -lr * dL/ds_pos
+        if self.shared:
+            # groups of G consecutive pairs share K negatives
+            G = self.shared
             u3 = tf.reshape(u, [-1, G, dim])
             n3 = tf.reshape(nv, [-1, K, dim])
-            s_neg = tf.matmul(u3, n3, transpose_b=True)               # (B/G, G, K)
+            s_neg = tf.matmul(u3, n3, transpose_b=True)  # (B/G, G, K)
             w3 = tf.reshape(w, [-1, G, 1])
-            a_neg = tf.sigmoid(s_neg) * tf.reshape(-wl, [-1, G, 1])     # -lr * dL/ds_neg
+            a_neg = tf.sigmoid(s_neg) * tf.reshape(-wl, [-1, G, 1])  # -lr * dL/ds_neg
             loss = tf.reduce_sum(w * tf.math.softplus(-s_pos)) + tf.reduce_sum(w3 * tf.math.softplus(s_neg))
             du = a_pos[:, None] * v + tf.reshape(tf.matmul(a_neg, n3), [-1, dim])
-            dn = tf.reshape(tf.matmul(a_neg, u3, transpose_a=True), [-1, dim])   # (B/G*K, D)
+            dn = tf.reshape(tf.matmul(a_neg, u3, transpose_a=True), [-1, dim])  # (B/G*K, D)
         else:
             nv = tf.reshape(nv, [B, K, dim])
             s_neg = tf.einsum("bd,bkd->bk", u, nv)
@@ -501,40 +509,36 @@ def _build_step(tf, params: TrainParams, cum: np.ndarray, V: int, rng: np.random
         table.scatter_add(tf.IndexedSlices(du, c))
         table.scatter_add(tf.IndexedSlices(dv, o))
         table.scatter_add(tf.IndexedSlices(dn, neg))
-        if artists is not None:
-            to_artist(du, c, uc)
+        if self.artists:
+            self.to_artist(du, c, uc)
         return loss
 
-    def tied_batch(c, o, w, lr, seed):
-        # Closed-form gradients of the cosine/Dense/BCE loss (what a GradientTape
-        # would compute, without its overhead): with x_hat = x / |x| and
-        # z = a * cos + b, dL/dz is -s(-z) for the positive pair and s(z) for a
-        # negative; dL/dx = (g - (g . x_hat) x_hat) / |x| for g = dL/dx_hat.
+    def tied_batch(self, c, o, w, lr, seed):
+        """One Track2Vec step on centres ``c``, contexts ``o`` and pair weights ``w``; returns the loss.
+
+        With ``z = a * cos + b``, the loss is binary cross-entropy against label 1 for the positive
+        pair and 0 for each negative: ``dL/dz`` is ``-s(-z)`` for the positive pair and ``s(z)`` for a
+        negative. The gradient goes back through the normalisation ``x_hat = x / |x|``. The rows get
+        the per-pair (summed) gradient; ``a`` and ``b``, shared by every pair, get the batch mean, as
+        Keras would apply. With artist vectors, every song (centre, context, negatives) has its artist's.
+        """
+        tf, table, dim, K, scale, bias = self.tf, self.table, self.dim, self.K, self.scale, self.bias
         B = tf.shape(c)[0]
-        n_neg = B // shared * K if shared else B * K
-        neg = draw(seed, n_neg)
+        neg = self.draw(seed, B)
         u, v, nv = tf.gather(table, c), tf.gather(table, o), tf.gather(table, neg)
-        if artists is not None:
-            (u, uc), (v, vc), (nv, nc) = with_artist(u, c), with_artist(v, o), with_artist(nv, neg)
-
-        def unit(x):
-            inv = tf.math.rsqrt(tf.maximum(tf.reduce_sum(x * x, axis=1, keepdims=True), 1e-12))
-            return x * inv, inv
-
-        def back(g, xh, inv):   # gradient through x_hat = x / |x|
-            return (g - tf.reduce_sum(g * xh, axis=1, keepdims=True) * xh) * inv
-
-        un, iu = unit(u)
-        vn, iv = unit(v)
-        nn, ineg = unit(nv)
+        if self.artists:
+            (u, uc), (v, vc), (nv, nc) = self.with_artist(u, c), self.with_artist(v, o), self.with_artist(nv, neg)
+        un, iu = _unit(tf, u)
+        vn, iv = _unit(tf, v)
+        nn, ineg = _unit(tf, nv)
         cos_pos = tf.reduce_sum(un * vn, axis=1)
         z_pos = scale * cos_pos + bias
-        dz_pos = -tf.sigmoid(-z_pos) * w                                   # dL/dz_pos
-        if shared:
-            G = shared
+        dz_pos = -tf.sigmoid(-z_pos) * w  # dL/dz_pos
+        if self.shared:
+            G = self.shared
             u3 = tf.reshape(un, [-1, G, dim])
             n3 = tf.reshape(nn, [-1, K, dim])
-            cos_neg = tf.matmul(u3, n3, transpose_b=True)                  # (B/G, G, K)
+            cos_neg = tf.matmul(u3, n3, transpose_b=True)  # (B/G, G, K)
             z_neg = scale * cos_neg + bias
             w3 = tf.reshape(w, [-1, G, 1])
             dz_neg = tf.sigmoid(z_neg) * w3
@@ -552,74 +556,127 @@ def _build_step(tf, params: TrainParams, cum: np.ndarray, V: int, rng: np.random
         g_vn = (scale * dz_pos)[:, None] * un
         ga = tf.reduce_sum(dz_pos * cos_pos) + tf.reduce_sum(dz_neg * cos_neg)
         gb = tf.reduce_sum(dz_pos) + tf.reduce_sum(dz_neg)
-        d_u, d_v, d_n = -lr * back(g_un, un, iu), -lr * back(g_vn, vn, iv), -lr * back(g_nn, nn, ineg)
+        d_u = -lr * _through_unit(tf, g_un, un, iu)
+        d_v = -lr * _through_unit(tf, g_vn, vn, iv)
+        d_n = -lr * _through_unit(tf, g_nn, nn, ineg)
         table.scatter_add(tf.IndexedSlices(d_u, c))
         table.scatter_add(tf.IndexedSlices(d_v, o))
         table.scatter_add(tf.IndexedSlices(d_n, neg))
-        if artists is not None:
-            to_artist(d_u, c, uc)
-            to_artist(d_v, o, vc)
-            to_artist(d_n, neg, nc)
+        if self.artists:
+            self.to_artist(d_u, c, uc)
+            self.to_artist(d_v, o, vc)
+            self.to_artist(d_n, neg, nc)
         n = tf.maximum(tf.reduce_sum(w), 1.0)
         scale.assign_sub(lr * ga / n)
         bias.assign_sub(lr * gb / n)
         return loss
 
-    batch_fn = tied_batch if params.tied else untied_batch
 
-    # One trace for every call (any number of steps S), and no AutoGraph conversion: the
-    # loop is an explicit while_loop, which halves the tracing time (~0.3 s per process).
-    batches = tf.TensorSpec([None, params.batch_size], tf.int32)
-    signature = [batches, batches, tf.TensorSpec([None, params.batch_size], tf.float32),
-                 tf.TensorSpec([None], tf.float32), tf.TensorSpec([2], tf.int64)]
+def _multi_step(tf, batch_step: Callable, batch_size: int):
+    """The tf.function that runs ``S`` batch steps in one call (few Python round trips).
+
+    ``run(centres, contexts, weights, lrs, seed)`` takes ``(S, batch_size)`` centres, contexts and
+    pair weights, ``(S,)`` learning rates and a ``(2,)`` int64 seed, and returns the summed loss.
+    Step ``s`` draws its negatives with the stateless seed ``(seed[0], seed[1] * 1_000_003 + s)``.
+    One trace serves every ``S``: a fixed input signature, an explicit ``while_loop`` and no
+    AutoGraph.
+    """
+    batches = tf.TensorSpec([None, batch_size], tf.int32)
+    signature = [
+        batches,
+        batches,
+        tf.TensorSpec([None, batch_size], tf.float32),
+        tf.TensorSpec([None], tf.float32),
+        tf.TensorSpec([2], tf.int64),
+    ]
 
     @tf.function(input_signature=signature, autograph=False)
     def run(centres, contexts, weights, lrs, seed):
-        # centres/contexts/weights: (S, B); lrs: (S,); seed: (2,) int64
         def body(s, total):
             step_seed = tf.stack([seed[0], seed[1] * 1_000_003 + tf.cast(s, tf.int64)])
-            return s + 1, total + batch_fn(centres[s], contexts[s], weights[s], lrs[s], step_seed)
+            return s + 1, total + batch_step(centres[s], contexts[s], weights[s], lrs[s], step_seed)
 
-        _, total = tf.while_loop(lambda s, total: s < tf.shape(centres)[0], body,
-                                 (tf.constant(0), tf.constant(0.0, tf.float32)))
+        _, total = tf.while_loop(
+            lambda s, total: s < tf.shape(centres)[0], body, (tf.constant(0), tf.constant(0.0, tf.float32))
+        )
         return total
 
-    return table, run, (scale, bias)
+    return run
 
 
-def _artist_rows(artists: np.ndarray, base: int) -> np.ndarray:
-    """The table row of each song's artist: ``base + artist``, or the zero row
-    ``base + n_artists`` for a song without one (``-1``)."""
-    n_artists = int(artists.max()) + 1
-    return np.where(artists >= 0, base + artists, base + n_artists).astype(np.int32)
+def _build_step(
+    tf,
+    params: TrainParams,
+    cum: np.ndarray,
+    V: int,
+    rng: np.random.Generator,
+    shared: int | None = None,
+    artists: np.ndarray | None = None,
+):
+    """The variables and the multi-step training tf.function of :func:`train`.
+
+    ``cum`` is the negatives' distribution (:func:`_negative_cdf`), ``rng`` draws the initial
+    table, ``shared`` is the group size of :data:`_SHARED_NEGATIVES` (None: that constant; 0:
+    per-pair draws) and ``artists`` each song's artist (``-1``: none), or None for no artist vectors.
+
+    Returns
+    -------
+    table : tf.Variable
+        The rows described in :class:`_BatchStep`.
+    run : tf.function
+        See :func:`_multi_step`.
+    (scale, bias) : tuple of tf.Variable
+        The tied model's ``a`` and ``b``; ``(None, None)`` for the untied model.
+    """
+    group = _group_size(_SHARED_NEGATIVES if shared is None else shared, params.batch_size)
+    step = _BatchStep(tf, params, cum, V, rng, group, artists)
+    run = _multi_step(tf, step.tied_batch if params.tied else step.untied_batch, params.batch_size)
+    return step.table, run, (step.scale, step.bias)
 
 
-def _check_artists(artists, V: int, params: TrainParams) -> np.ndarray | None:
-    """The ``artists`` argument of :func:`train` as int32 (None when not used)."""
-    if not params.artist_vectors:
-        return None
-    if artists is None:
-        raise ValueError("artist_vectors=True needs artists (the artist index of each song, -1 for none)")
-    a = np.asarray(artists)
-    if a.shape != (V,) or not np.issubdtype(a.dtype, np.integer):
-        raise ValueError(f"artists must be {V} integers (one per song), got {a.dtype} array of shape {a.shape}")
-    if len(a) and a.min() < -1:
-        raise ValueError(f"artists must be >= 0, or -1 for a song without an artist; got {int(a.min())}")
-    if not (a >= 0).any():
-        return None   # no song has an artist: plain vectors
-    return a.astype(np.int32)
+# ---------------------------------------------------------------------------
+# Training loop
+# ---------------------------------------------------------------------------
 
 
-def _hogwild_workers(threads: int) -> int:
-    return threads if _HOGWILD else 1
+@dataclass
+class _Epoch:
+    """One epoch's work: ``n_pairs`` positive pairs laid out as ``(n_steps, batch_size)`` centres,
+    contexts and weights (the last batch padded with pairs of weight 0), and each step's learning rate."""
+
+    index: int
+    started: float
+    n_pairs: int
+    centres: np.ndarray
+    contexts: np.ndarray
+    weights: np.ndarray
+    lrs: np.ndarray
+
+
+def _lay_out_epoch(pairs: np.ndarray, index: int, params: TrainParams, started: float) -> _Epoch:
+    """Epoch ``index`` (0-based) of ``pairs``, with learning rates decaying linearly from
+    ``learning_rate`` to ``min_learning_rate`` over all steps of all epochs."""
+    B = params.batch_size
+    n = len(pairs)
+    n_steps = max(1, -(-n // B))
+    padded = n_steps * B
+    c = np.zeros(padded, np.int32)
+    o = np.zeros(padded, np.int32)
+    w = np.zeros(padded, np.float32)
+    c[:n] = pairs[:, 0]
+    o[:n] = pairs[:, 1]
+    w[:n] = 1.0
+    lr0, lr1 = params.learning_rate, params.min_learning_rate
+    frac = (index + np.arange(1, n_steps + 1) / n_steps) / params.epochs
+    lrs = (lr0 - (lr0 - lr1) * frac).astype(np.float32)
+    return _Epoch(index, started, n, c.reshape(n_steps, B), o.reshape(n_steps, B), w.reshape(n_steps, B), lrs)
 
 
 def _chunks(n_steps: int, target: int, workers: int) -> tuple[int, np.ndarray]:
     """Split an epoch's ``n_steps`` batches into calls of about ``target`` steps.
 
     The number of calls is a multiple of ``workers`` and the calls differ by at
-    most one step, so Hogwild workers finish an epoch together (with 2 workers,
-    3 calls of 512 steps leave one worker idle for a third of the epoch).
+    most one step, so Hogwild workers finish an epoch together.
 
     Returns
     -------
@@ -634,9 +691,109 @@ def _chunks(n_steps: int, target: int, workers: int) -> tuple[int, np.ndarray]:
     return n_calls, np.linspace(0, n_steps, n_calls + 1).round().astype(np.int64)
 
 
-def train(offsets: np.ndarray, values: np.ndarray, counts: np.ndarray, params: TrainParams,
-          threads: int = 1, progress: Callable[[str], None] | None = None,
-          artists: np.ndarray | None = None) -> TrainResult:
+def _train_epoch(
+    tf,
+    run,
+    epoch: _Epoch,
+    params: TrainParams,
+    trainers: concurrent.futures.Executor,
+    workers: int,
+    say: Callable[[str], None],
+) -> float:
+    """Train one epoch in calls of about ``_STEPS_PER_CALL`` steps; return the summed loss.
+
+    Call ``k`` draws its negatives from the stateless seed ``(seed, index * 1_000_000 + k)``. With one
+    worker the calls run in order in this thread. With more, ``workers`` threads of ``trainers`` run
+    consecutive calls concurrently on the same table, without locks (Hogwild; TF releases the GIL):
+    the pairs, negatives and learning rates are unchanged, but the order of concurrent updates is
+    not, so the result varies from run to run. The losses are summed in call order.
+    """
+    n, B = epoch.n_pairs, params.batch_size
+    n_calls, bounds = _chunks(len(epoch.lrs), _STEPS_PER_CALL, workers)
+
+    def call(k: int) -> float:
+        sl = slice(bounds[k], bounds[k + 1])
+        return float(
+            run(
+                epoch.centres[sl],
+                epoch.contexts[sl],
+                epoch.weights[sl],
+                epoch.lrs[sl],
+                tf.constant([params.seed, epoch.index * 1_000_000 + k], tf.int64),
+            )
+        )
+
+    losses = map(call, range(n_calls)) if workers == 1 else trainers.map(call, range(n_calls))
+    report_every = max(1, n_calls // 10)
+    loss_sum = 0.0
+    for k, loss_k in enumerate(losses):
+        loss_sum += loss_k
+        if n_calls >= 20 and (k + 1) % report_every == 0 and k + 1 < n_calls:  # a long epoch: ~10 lines
+            done = min(int(bounds[k + 1]) * B, n)
+            el = time.perf_counter() - epoch.started
+            say(
+                f"epoch {epoch.index + 1}/{params.epochs}: {100 * done / max(n, 1):.0f}% "
+                f"loss {loss_sum / max(done, 1):.4f}, {done / max(el, 1e-9):,.0f} pairs/s"
+            )
+    return loss_sum
+
+
+def _epoch_record(epoch: _Epoch, loss_sum: float) -> dict:
+    """The history entry of a trained epoch (see :class:`TrainResult`)."""
+    n = epoch.n_pairs
+    secs = time.perf_counter() - epoch.started
+    return {
+        "epoch": epoch.index + 1,
+        "loss": loss_sum / max(n, 1),
+        "positive_pairs": int(n),
+        "seconds": secs,
+        "pairs_per_second": n / secs if secs > 0 else 0.0,
+        "learning_rate": float(epoch.lrs[-1]),
+    }
+
+
+def _traced_step(
+    tf, params: TrainParams, cum: np.ndarray, V: int, rng: np.random.Generator, artists: np.ndarray | None
+):
+    """:func:`_build_step`'s table and ``run``, the step already traced and optimised by a call of
+    0 steps (which changes nothing), so that the first real call starts at full speed."""
+    with tf.device("/CPU:0"):
+        table, run, _ = _build_step(tf, params, cum, V, rng, artists=artists)
+        empty = np.zeros((0, params.batch_size), np.int32)
+        run(empty, empty, empty.astype(np.float32), np.zeros(0, np.float32), tf.constant([params.seed, 0], tf.int64))
+    return table, run
+
+
+def _check_inputs(offsets, values, counts, params, threads, artists):
+    """The arguments of :func:`train`, checked: ``(offsets, values, counts, artists)`` as
+    :func:`_check_corpus` and :func:`_check_artists` return them."""
+    if not isinstance(params, TrainParams):
+        raise ValueError(f"params must be a TrainParams, got {type(params).__name__}")
+    params.validate()
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
+        raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
+    offsets, values, counts = _check_corpus(offsets, values, counts)
+    return offsets, values, counts, _check_artists(artists, len(counts), params)
+
+
+def _embeddings(table, V: int, params: TrainParams, artists: np.ndarray | None) -> np.ndarray:
+    """The songs' vectors from the trained table: their rows, plus their artists' rows."""
+    full = table.numpy()
+    emb = np.ascontiguousarray(full[:V], dtype=np.float32)
+    if artists is not None:
+        emb += full[_artist_rows(artists, V if params.tied else 2 * V)]
+    return emb
+
+
+def train(
+    offsets: np.ndarray,
+    values: np.ndarray,
+    counts: np.ndarray,
+    params: TrainParams,
+    threads: int = 1,
+    progress: Callable[[str], None] | None = None,
+    artists: np.ndarray | None = None,
+) -> TrainResult:
     """Learn song embeddings from playlists with skip-gram negative sampling.
 
     Parameters
@@ -652,15 +809,15 @@ def train(offsets: np.ndarray, values: np.ndarray, counts: np.ndarray, params: T
         Hyper-parameters (validated; ``ValueError`` names the bad one).
     threads : int
         Hogwild worker threads and TensorFlow inter-op threads (each op runs
-        on one thread).  TF accepts this only before its
-        runtime starts; later calls in the same process keep the first value.
-        ``threads=1`` is bit-for-bit reproducible.
+        on one thread).  TF accepts this only before its runtime starts; later
+        calls in the same process keep the first value.  ``threads=1`` is
+        bit-for-bit reproducible.
     progress : callable, optional
         Receives short progress lines (a few per long epoch, one per epoch).
     artists : numpy.ndarray of int, shape (V,), optional
         The artist index of each song (``-1``: no artist), read when
-        ``params.artist_vectors`` is True.  Without any artist (all ``-1``)
-        the songs keep plain vectors.
+        ``params.artist_vectors`` is True.  Without ``artists`` (None), as
+        without any known artist (all ``-1``), every song keeps a plain vector.
 
     Returns
     -------
@@ -671,119 +828,64 @@ def train(offsets: np.ndarray, values: np.ndarray, counts: np.ndarray, params: T
     ------
     ValueError
         Invalid parameters or an empty/ill-formed corpus.
+    FloatingPointError
+        The loss of an epoch is not finite (learning rate or batch size too large).
+
+    Notes
+    -----
+    All randomness comes from ``params.seed``: numpy generators for the initial table and each
+    epoch's pairs (subsampling, reduced windows, shuffling), stateless TF draws for the negatives.
+    The pairs of epoch ``e + 1`` are built in a background thread while epoch ``e`` trains.
     """
     t_start = time.perf_counter()
-    if not isinstance(params, TrainParams):
-        raise ValueError(f"params must be a TrainParams, got {type(params).__name__}")
-    params.validate()
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 1:
-        raise ValueError(f"threads must be an integer >= 1, got {threads!r}")
-    offsets, values, counts_f = _check_corpus(offsets, values, counts)
-    V = len(counts_f)
-    artists = _check_artists(artists, V, params)
+    offsets, values, counts, artists = _check_inputs(offsets, values, counts, params, threads, artists)
+    V = len(counts)
     say = progress or (lambda line: None)
-
     tf = _import_tf(int(threads))
     rng = np.random.default_rng(params.seed)
-    pair_rngs = [np.random.default_rng([params.seed, 1, e]) for e in range(params.epochs)]
-
-    weights = np.zeros(V)
-    weights[counts_f > 0] = counts_f[counts_f > 0] ** params.ns_exponent   # count 0: never drawn
-    if weights.sum() <= 0 or not np.isfinite(weights.sum()):
-        raise ValueError("counts must have at least one positive entry (negative-sampling table is empty)")
-    cum = np.cumsum(weights / weights.sum())
-    cum[-1] = 1.0  # uniform draws are in [0, 1): never past the end
-    keep = keep_probabilities(counts_f, params.subsample) if params.subsample > 0 else None
-
-    B = params.batch_size
-    S = _STEPS_PER_CALL
-    lr0, lr1 = params.learning_rate, params.min_learning_rate
-    history: list[dict] = []
+    cum = _negative_cdf(counts, params.ns_exponent)
+    keep = keep_probabilities(counts, params.subsample) if params.subsample > 0 else None
 
     def epoch_pairs(e: int) -> np.ndarray:
-        return make_pairs(offsets, values, params.window, keep, pair_rngs[e],
-                          reduced_window=params.reduced_window)
+        return make_pairs(
+            offsets,
+            values,
+            params.window,
+            keep,
+            np.random.default_rng([params.seed, 1, e]),
+            reduced_window=params.reduced_window,
+        )
 
-    workers = _hogwild_workers(int(threads))
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool, \
-            concurrent.futures.ThreadPoolExecutor(max_workers=workers) as trainers:
-        future = pool.submit(epoch_pairs, 0)   # the first pairs are built while TF sets up
-        with tf.device("/CPU:0"):
-            table, run, affine = _build_step(tf, params, cum, V, rng, artists=artists)
-            # trace and optimise the step now, while the first pairs are built (a call of 0 steps
-            # changes nothing); the first real call then starts at full speed
-            empty = np.zeros((0, params.batch_size), np.int32)
-            run(empty, empty, empty.astype(np.float32), np.zeros(0, np.float32),
-                tf.constant([params.seed, 0], tf.int64))
-        lr = lr0
+    workers = int(threads)
+    history: list[dict] = []
+    with (
+        concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool,
+        concurrent.futures.ThreadPoolExecutor(max_workers=workers) as trainers,
+    ):
+        future = pool.submit(epoch_pairs, 0)  # the first pairs are built while TF sets up
+        table, run = _traced_step(tf, params, cum, V, rng, artists)
         for e in range(params.epochs):
-            t_epoch = time.perf_counter()
+            started = time.perf_counter()
             pairs = future.result()
             if e + 1 < params.epochs:
                 future = pool.submit(epoch_pairs, e + 1)
-            n = len(pairs)
-            n_steps = max(1, -(-n // B))
-            padded = n_steps * B
-            c = np.zeros(padded, np.int32)
-            o = np.zeros(padded, np.int32)
-            w = np.zeros(padded, np.float32)
-            c[:n] = pairs[:, 0]
-            o[:n] = pairs[:, 1]
-            w[:n] = 1.0
+            epoch = _lay_out_epoch(pairs, e, params, started)
             del pairs
-            c = c.reshape(n_steps, B)
-            o = o.reshape(n_steps, B)
-            w = w.reshape(n_steps, B)
-            frac = (e + np.arange(1, n_steps + 1) / n_steps) / params.epochs
-            lrs = (lr0 - (lr0 - lr1) * frac).astype(np.float32)
-            loss_sum = 0.0
-            n_calls, bounds = _chunks(n_steps, S, workers)
-            report_every = max(1, n_calls // 10)
-            long_epoch = n_calls >= 20
-            def call(k: int) -> float:
-                sl = slice(bounds[k], bounds[k + 1])
-                return float(run(c[sl], o[sl], w[sl], lrs[sl],
-                                 tf.constant([params.seed, e * 1_000_000 + k], tf.int64)))
-
-            def report(k: int) -> None:
-                if long_epoch and (k + 1) % report_every == 0 and k + 1 < n_calls:
-                    done = min(int(bounds[k + 1]) * B, n)
-                    el = time.perf_counter() - t_epoch
-                    say(f"epoch {e + 1}/{params.epochs}: {100 * done / max(n, 1):.0f}% "
-                        f"loss {loss_sum / max(done, 1):.4f}, {done / max(el, 1e-9):,.0f} pairs/s")
-
-            if workers == 1:
-                for k in range(n_calls):
-                    loss_sum += call(k)
-                    report(k)
-            else:
-                # Hogwild: `workers` Python threads run chunks concurrently (TF
-                # releases the GIL); results are consumed in order.
-                for k, loss_k in enumerate(trainers.map(call, range(n_calls))):
-                    loss_sum += loss_k
-                    report(k)
-            lr = float(lrs[-1])
-            secs = time.perf_counter() - t_epoch
-            loss = loss_sum / max(n, 1)
-            history.append({
-                "epoch": e + 1,
-                "loss": loss,
-                "positive_pairs": int(n),
-                "seconds": secs,
-                "pairs_per_second": n / secs if secs > 0 else 0.0,
-                "learning_rate": lr,
-            })
-            say(f"epoch {e + 1}/{params.epochs}: loss {loss:.4f}, {n:,} pairs, "
-                f"{n / max(secs, 1e-9):,.0f} pairs/s, {time.perf_counter() - t_start:.1f}s elapsed")
+            record = _epoch_record(epoch, _train_epoch(tf, run, epoch, params, trainers, workers, say))
+            history.append(record)
+            loss, n, secs = record["loss"], record["positive_pairs"], record["seconds"]
+            say(
+                f"epoch {e + 1}/{params.epochs}: loss {loss:.4f}, {n:,} pairs, "
+                f"{n / max(secs, 1e-9):,.0f} pairs/s, {time.perf_counter() - t_start:.1f}s elapsed"
+            )
             if not math.isfinite(loss):
                 raise FloatingPointError(
-                    f"training diverged in epoch {e + 1} (loss {loss}); lower learning_rate or batch_size")
+                    f"training diverged in epoch {e + 1} (loss {loss}); lower learning_rate or batch_size"
+                )
 
-    full = table.numpy()
-    emb = np.ascontiguousarray(full[:V], dtype=np.float32)
-    if artists is not None:
-        emb += full[_artist_rows(artists, V if params.tied else 2 * V)]
-    ctx = None if params.tied else np.ascontiguousarray(full[V:2 * V], dtype=np.float32)
-    a, b = ((float(affine[0].numpy()), float(affine[1].numpy())) if params.tied else (1.0, 0.0))
-    return TrainResult(embeddings=emb, context=ctx, logit_scale=a, logit_bias=b, history=history, seconds=time.perf_counter() - t_start,
-                       params={**asdict(params), "threads": int(threads)})
+    return TrainResult(
+        embeddings=_embeddings(table, V, params, artists),
+        history=history,
+        seconds=time.perf_counter() - t_start,
+        params={**asdict(params), "threads": int(threads)},
+    )
