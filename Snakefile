@@ -2,7 +2,7 @@
 #
 #   snakemake --cores 8                                   # everything, built-in dataset
 #   snakemake --cores 8 --config playlists=/path/music_2.npy
-#   snakemake --cores 2 --configfile tests/tiny.yaml      # the tiny preset (< 2 minutes)
+#   snakemake --cores 2 --configfile tests/tiny.yaml      # the tiny preset (about a minute)
 #
 # The DAG: synthetic (if playlists: synthetic) -> load -> vocab -> split -> train (one job
 # per grid entry) -> evaluate -> aggregate -> best -> test, radio (one job per seed song),
@@ -23,7 +23,7 @@ include: "rules/common.smk"
 
 
 wildcard_constraints:
-    entry=r"[A-Za-z0-9][A-Za-z0-9_.-]*(\+[rm][0-9]+)?",
+    entry=RUN_ID_PATTERN,
 
 
 include: "rules/data.smk"
@@ -37,6 +37,6 @@ include: "rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         final_outputs(),
-    default_target: True

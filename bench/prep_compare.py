@@ -10,6 +10,7 @@ Prints each run's load / vocab / split wall seconds and the per-pair ratio, then
 also the CPU seconds of the same calls (``time.process_time``), which a busy machine's waits do not
 inflate: on a shared machine a short run can lose tens of milliseconds to the scheduler.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,13 +50,20 @@ def main() -> None:
                 ratios[f.name].append(ts / to)
                 cpu_ratios[f.name].append(seed["cpu"] / ours["cpu"])
                 fmt = lambda r: " / ".join(f"{r[s]:.3f}" for s in STEPS)  # noqa: E731
-                print(f"{f.name:28s} pair {rep + 1}: seed {fmt(seed)} = {ts:.3f} s | ours {fmt(ours)} = {to:.3f} s"
-                      f" | {ts / to:5.1f}x  (CPU s: seed {seed['cpu']:.3f}, ours {ours['cpu']:.3f}, {seed['cpu'] / ours['cpu']:.1f}x;"
-                      f" process s: seed {seed['process_seconds']:.2f}, ours {ours['process_seconds']:.2f})", flush=True)
+                print(
+                    f"{f.name:28s} pair {rep + 1}: seed {fmt(seed)} = {ts:.3f} s | ours {fmt(ours)} = {to:.3f} s"
+                    f" | {ts / to:5.1f}x  (CPU s: seed {seed['cpu']:.3f}, ours {ours['cpu']:.3f}, "
+                    f"{seed['cpu'] / ours['cpu']:.1f}x;"
+                    f" process s: seed {seed['process_seconds']:.2f}, ours {ours['process_seconds']:.2f})",
+                    flush=True,
+                )
     for name, r in ratios.items():
         c = cpu_ratios[name]
-        print(f"{name:28s} speed-up (wall) min {min(r):.1f}x  max {max(r):.1f}x; CPU time min {min(c):.1f}x  max {max(c):.1f}x;"
-              f" over {len(r)} pairs")
+        print(
+            f"{name:28s} speed-up (wall) min {min(r):.1f}x  max {max(r):.1f}x; "
+            f"CPU time min {min(c):.1f}x  max {max(c):.1f}x;"
+            f" over {len(r)} pairs"
+        )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Every measured program runs in its own subprocess (peak memory = its ru_maxrss),
 after the other, on the same prepared data (our load -> vocab -> split, cached under
 ``<out>/cache``).  Writes ``<out>/report.md`` and ``<out>/report.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import data  # noqa: E402
+
 from track2vec.atomic import write_text  # noqa: E402
 
 HP = {  # word2vec as gensim trains it (untied), the paper's settings on each kind of data
@@ -47,13 +49,26 @@ def maxrss_mb() -> float:
 
 # ----------------------------------------------------------------------------- workers
 
+
 def w_ours(a):
     t = time.perf_counter()
     import tensorflow  # noqa: F401  (imported before the clock, as gensim is: the import is reported apart)
+
     from track2vec.train import TrainParams, train
+
     imp = time.perf_counter() - t
     d = data.load_prepared(Path(a["prepared"]))
-    p = TrainParams(epochs=a["epochs"], **a["hp"])
+    # word2vec as gensim trains it: untied, one vector per song, gensim's learning rates and batch
+    p = TrainParams(
+        epochs=a["epochs"],
+        tied=False,
+        artist_vectors=False,
+        learning_rate=0.025,
+        min_learning_rate=0.0001,
+        batch_size=1024,
+        seed=1,
+        **a["hp"],
+    )
     t = time.perf_counter()
     r = train(d["offsets"], d["values"], d["counts"], p, threads=a["threads"])
     secs = time.perf_counter() - t
@@ -64,6 +79,7 @@ def w_ours(a):
 def w_gensim(a):
     t = time.perf_counter()
     from gensim.models import Word2Vec
+
     imp = time.perf_counter() - t
     d = data.load_prepared(Path(a["prepared"]))
     off, val, V = d["offsets"], d["values"], len(d["counts"])
@@ -71,33 +87,57 @@ def w_gensim(a):
     sents = [toks[val[x:y]].tolist() for x, y in zip(off[:-1], off[1:])]
     hp = a["hp"]
     t = time.perf_counter()
-    m = Word2Vec(sentences=sents, sg=1, vector_size=hp["dim"], window=hp["window"], negative=hp["negatives"],
-                 ns_exponent=hp["ns_exponent"], sample=hp["subsample"], epochs=a["epochs"], workers=a["threads"],
-                 min_count=1, alpha=0.025, min_alpha=0.0001, seed=1)
+    m = Word2Vec(
+        sentences=sents,
+        sg=1,
+        vector_size=hp["dim"],
+        window=hp["window"],
+        negative=hp["negatives"],
+        ns_exponent=hp["ns_exponent"],
+        sample=hp["subsample"],
+        epochs=a["epochs"],
+        workers=a["threads"],
+        min_count=1,
+        alpha=0.025,
+        min_alpha=0.0001,
+        seed=1,
+    )
     secs = time.perf_counter() - t
     emb = np.random.default_rng(0).uniform(-0.5 / hp["dim"], 0.5 / hp["dim"], (V, hp["dim"])).astype(np.float32)
-    emb[np.array([int(k) for k in m.wv.index_to_key])] = m.wv.vectors   # songs never in training keep a random vector
+    emb[np.array([int(k) for k in m.wv.index_to_key])] = m.wv.vectors  # songs never in training keep a random vector
     np.save(a["emb"], emb)
     return {"seconds": secs, "import_seconds": imp}
 
 
 def w_seed(a):
     from seed_code import seed_train
+
     d = data.load_prepared(Path(a["prepared"]))
     hp = a["hp"]
-    emb, pairs, secs = seed_train(d["offsets"], d["values"], d["counts"], hp["dim"], hp["window"], hp["negatives"],
-                                  hp["ns_exponent"], hp["subsample"], a["steps"])
+    emb, pairs, secs = seed_train(
+        d["offsets"],
+        d["values"],
+        d["counts"],
+        hp["dim"],
+        hp["window"],
+        hp["negatives"],
+        hp["ns_exponent"],
+        hp["subsample"],
+        a["steps"],
+    )
     np.save(a["emb"], emb)
     return {"seconds": secs, "positive_pairs": pairs}
 
 
 def w_search(a):
     from sklearn.neighbors import KDTree
-    from track2vec.evaluate import nearest_neighbours
+
+    from track2vec.knn import nearest_neighbours
+
     emb = np.load(a["emb"])
     q = np.load(a["queries"])
     out = {}
-    for rep in range(a["repeats"]):   # interleaved: ours, the seed's KDTree, ours again
+    for _ in range(a["repeats"]):  # interleaved: ours, the seed's KDTree, ours again
         t = time.perf_counter()
         ours, _ = nearest_neighbours(emb, q, k=10, metric="euclidean")
         out.setdefault("ours", []).append(time.perf_counter() - t)
@@ -116,16 +156,25 @@ def w_search(a):
     kd = np.array([[j for j in row if j != qi][:10] for row, qi in zip(ind, q)])
     same_rows = (kd == ours).all(axis=1)
     same_sets = np.array([set(x) == set(y) for x, y in zip(kd, ours)])
-    return {"ours": min(out["ours"]), "kdtree": min(out["kdtree"]), "ours_cosine": min(out["ours_cosine"]),
-            "ours_all": out["ours"], "kdtree_all": out["kdtree"], "identical_rows": float(same_rows.mean()),
-            "identical_sets": float(same_sets.mean()), "n_queries": int(len(q)), "n_distinct_queries": int(len(np.unique(q)))}
+    return {
+        "ours": min(out["ours"]),
+        "kdtree": min(out["kdtree"]),
+        "ours_cosine": min(out["ours_cosine"]),
+        "ours_all": out["ours"],
+        "kdtree_all": out["kdtree"],
+        "identical_rows": float(same_rows.mean()),
+        "identical_sets": float(same_sets.mean()),
+        "n_queries": int(len(q)),
+        "n_distinct_queries": int(len(np.unique(q))),
+    }
 
 
 def w_seedpre(a):
     from seed_code import seed_preprocess
+
     c = time.process_time()
     res = seed_preprocess(a["source"])
-    res["cpu"] = time.process_time() - c   # CPU seconds of the three steps (waits on a busy machine excluded)
+    res["cpu"] = time.process_time() - c  # CPU seconds of the three steps (waits on a busy machine excluded)
     return res
 
 
@@ -135,6 +184,7 @@ def w_ourpre(a):
     from track2vec.io import read_playlists
     from track2vec.split import split_playlists
     from track2vec.vocab import build_vocabulary
+
     c = time.process_time()
     t0 = time.perf_counter()
     pl = read_playlists(a["source"])
@@ -148,27 +198,54 @@ def w_ourpre(a):
 
 def w_step(a):
     """One of our pipeline steps, files in / files out, as Snakemake runs it."""
-    from track2vec import pipeline
+    from track2vec.pipeline.data import load_step
+    from track2vec.pipeline.evaluate import evaluate_step
+    from track2vec.pipeline.split import split_step
+    from track2vec.pipeline.vocab import vocab_step
+
     tmp = Path(a["tmp"])
     t = time.perf_counter()
     if a["step"] == "load":
-        pipeline.load_step(a["source"], str(tmp / "playlists.parquet"))
+        load_step(a["source"], str(tmp / "playlists.parquet"))
     elif a["step"] == "vocab":
-        pipeline.vocab_step(str(tmp / "playlists.parquet"), 2, str(tmp / "vocab.parquet"), str(tmp / "corpus.parquet"))
+        vocab_step(str(tmp / "playlists.parquet"), 2, str(tmp / "vocab.parquet"), str(tmp / "corpus.parquet"))
     elif a["step"] == "split":
-        pipeline.split_step(str(tmp / "corpus.parquet"), 10_000, 10_000, 4, str(tmp / "train.parquet"),
-                            str(tmp / "val.parquet"), str(tmp / "test.parquet"))
+        split_step(
+            str(tmp / "corpus.parquet"),
+            10_000,
+            10_000,
+            4,
+            str(tmp / "train.parquet"),
+            str(tmp / "val.parquet"),
+            str(tmp / "test.parquet"),
+        )
     elif a["step"] == "evaluate":
-        pipeline.evaluate_step(a["emb"], str(tmp / "vocab.parquet"), str(tmp / "val.parquet"), 10, "cosine", "miss",
-                               str(tmp / "metrics.json"))
+        evaluate_step(
+            a["emb"],
+            str(tmp / "vocab.parquet"),
+            str(tmp / "val.parquet"),
+            10,
+            "cosine",
+            "miss",
+            str(tmp / "metrics.json"),
+        )
     return {"seconds": time.perf_counter() - t}
 
 
-WORKERS = {"ourpre": w_ourpre, "ours": w_ours, "gensim": w_gensim, "seed": w_seed, "search": w_search, "seedpre": w_seedpre, "step": w_step}
+WORKERS = {
+    "ourpre": w_ourpre,
+    "ours": w_ours,
+    "gensim": w_gensim,
+    "seed": w_seed,
+    "search": w_search,
+    "seedpre": w_seedpre,
+    "step": w_step,
+}
 
 
 def worker_main(kind: str, arg_path: str) -> None:
     import warnings
+
     warnings.simplefilter("ignore")
     a = json.loads(Path(arg_path).read_text())
     res = WORKERS[kind](a)
@@ -182,8 +259,13 @@ def spawn(kind: str, work: Path, **args) -> dict:
     ap.write_text(json.dumps(args))
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", PYTHONWARNINGS="ignore")
     t = time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "_worker", kind, str(ap)], env=env,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "_worker", kind, str(ap)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     if proc.returncode != 0:
         raise RuntimeError(f"{kind} failed:\n{proc.stdout[-3000:]}")
     res = json.loads(Path(args["result"]).read_text())
@@ -193,8 +275,11 @@ def spawn(kind: str, work: Path, **args) -> dict:
 
 # ----------------------------------------------------------------------------- driver
 
+
 def scores(emb_path: str, d: dict) -> dict:
-    from track2vec.evaluate import hr_ndcg, nearest_neighbours
+    from track2vec.knn import nearest_neighbours
+    from track2vec.metrics import hr_ndcg
+
     emb = np.load(emb_path)
     idx, _ = nearest_neighbours(emb, d["val_query"], k=10)
     m = hr_ndcg(idx, d["val_query"], d["val_target"])
@@ -216,7 +301,7 @@ def bench_dataset(name: str, source: Path, kind: str, args, tmp: Path, log) -> d
         pre[step] = spawn("step", tmp, step=step, source=str(source), tmp=str(steps_dir))
         log(f"  ours {step}: {pre[step]['seconds']:.2f} s, peak {pre[step]['peak_mb']:.0f} MB")
     pairs = []
-    for rep in range(args.pre_repeats):   # interleaved: the seed's code, then ours, each in a fresh process
+    for rep in range(args.pre_repeats):  # interleaved: the seed's code, then ours, each in a fresh process
         sp = spawn("seedpre", tmp, source=str(source))
         op = spawn("ourpre", tmp, source=str(source))
         pairs.append({"seed": sp, "ours": op})
@@ -224,8 +309,12 @@ def bench_dataset(name: str, source: Path, kind: str, args, tmp: Path, log) -> d
     out["preprocessing"] = {"ours": pre, "seed": pairs[0]["seed"], "pairs": pairs}
     prepared = data.prepared(cache, name, source)
     d = data.load_prepared(prepared)
-    out["data"] = {"train_sequences": int(len(d["offsets"]) - 1), "train_tokens": int(len(d["values"])),
-                   "vocabulary": int(len(d["counts"])), "val_pairs": int(len(d["val_query"]))}
+    out["data"] = {
+        "train_sequences": int(len(d["offsets"]) - 1),
+        "train_tokens": int(len(d["values"])),
+        "vocabulary": int(len(d["counts"])),
+        "val_pairs": int(len(d["val_query"])),
+    }
     log(f"  data: {out['data']}")
     # --- training, gensim and ours alternating
     train: dict = {"ours": [], "gensim": []}
@@ -237,7 +326,7 @@ def bench_dataset(name: str, source: Path, kind: str, args, tmp: Path, log) -> d
             r["emb"] = emb
             train[who].append(r)
             log(f"  {who} run {rep + 1}: {r['seconds']:.1f} s, peak {r['peak_mb']:.0f} MB, HR@10 {r['hr_at_10']:.4f}")
-    for r in train["gensim"]:   # gensim trains the same pairs as ours (same reduced windows, same subsampling rule)
+    for r in train["gensim"]:  # gensim trains the same pairs as ours (same reduced windows, same subsampling rule)
         r["positive_pairs"] = train["ours"][0]["positive_pairs"]
     if args.seed_steps:
         emb = str(tmp / f"{name}_seed.npy")
@@ -272,10 +361,13 @@ def prep_totals(pair: dict) -> tuple[float, float]:
 def goals(results: list[dict]) -> list[str]:
     """The issue's goals, each from this run: the median over the interleaved pairs (the
     machine's speed drifts between runs; a pair's two runs are seconds apart), and the range."""
-    lines = ["## Goals (median over this run's interleaved pairs; range in brackets)", "",
-             "| data | training time ours/gensim (<= 1.0) | HR@10 ours - gensim (>= -0.005) | "
-             "search speed-up (>= 20x) | preprocessing speed-up (>= 5x) | peak MB, any step (<= 2,000 at 100k) |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "## Goals (median over this run's interleaved pairs; range in brackets)",
+        "",
+        "| data | training time ours/gensim (<= 1.0) | HR@10 ours - gensim (>= -0.005) | "
+        "search speed-up (>= 20x) | preprocessing speed-up (>= 5x) | peak MB, any step (<= 2,000 at 100k) |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         t = r["train"]
         pairs = list(zip(t["ours"], t["gensim"]))
@@ -283,30 +375,43 @@ def goals(results: list[dict]) -> list[str]:
         dh = [o["hr_at_10"] - g["hr_at_10"] for o, g in pairs]
         pre = [ts / to for ts, to in map(prep_totals, r["preprocessing"].get("pairs", []))]
         s = r["search"]
-        peak = max([r["preprocessing"]["ours"][x]["peak_mb"] for x in ("load", "vocab", "split")]
-                   + [x["peak_mb"] for x in t["ours"]] + [r["evaluate_step"]["peak_mb"]])
+        peak = max(
+            [r["preprocessing"]["ours"][x]["peak_mb"] for x in ("load", "vocab", "split")]
+            + [x["peak_mb"] for x in t["ours"]]
+            + [r["evaluate_step"]["peak_mb"]]
+        )
 
         def fmt(xs, f):
             return f"{f(np.median(xs))} [{f(min(xs))}, {f(max(xs))}]" if xs else "-"
 
-        lines.append(f"| {r['name']} | {fmt(tr, lambda x: f'{x:.2f}')} | {fmt(dh, lambda x: f'{x:+.4f}')} | "
-                     f"{s['kdtree'] / s['ours']:.1f}x | {fmt(pre, lambda x: f'{x:.1f}x')} | {peak:,.0f} |")
+        lines.append(
+            f"| {r['name']} | {fmt(tr, lambda x: f'{x:.2f}')} | {fmt(dh, lambda x: f'{x:+.4f}')} | "
+            f"{s['kdtree'] / s['ours']:.1f}x | {fmt(pre, lambda x: f'{x:.1f}x')} | {peak:,.0f} |"
+        )
     return lines + [""]
 
 
 def report(results: list[dict], args, path: Path) -> str:
-    lines = ["# Benchmark: track2vec vs gensim vs the seed notebook", "",
-             f"Command: `{' '.join(['.venv/bin/python', 'bench/run.py'] + sys.argv[1:])}`; "
-             f"{os.cpu_count()} cores (shared), threads/workers = {args.threads}, {args.epochs} epochs "
-             f"({args.large_epochs} on the 1,000,000-playlist set, one run each), "
-             f"{args.repeats} alternating run(s) each of gensim and track2vec; seed: {args.seed_steps} Keras steps "
-             "of 50 playlists. Training times are wall seconds of the training call (ours includes TensorFlow's "
-             "runtime start-up and tracing; the library imports, done first, are shown apart); "
-             "peak = the subprocess's VmHWM (peak resident memory).", ""]
+    lines = [
+        "# Benchmark: track2vec vs gensim vs the seed notebook",
+        "",
+        f"Command: `{' '.join(['.venv/bin/python', 'bench/run.py'] + sys.argv[1:])}`; "
+        f"{os.cpu_count()} cores (shared), threads/workers = {args.threads}, {args.epochs} epochs "
+        f"({args.large_epochs} on the 1,000,000-playlist set, one run each), "
+        f"{args.repeats} alternating run(s) each of gensim and track2vec; seed: {args.seed_steps} Keras steps "
+        "of 50 playlists. Training times are wall seconds of the training call (ours includes TensorFlow's "
+        "runtime start-up and tracing; the library imports, done first, are shown apart); "
+        "peak = the subprocess's VmHWM (peak resident memory).",
+        "",
+    ]
     lines += goals(results)
-    lines += ["## Training (validation HR@10 / NDCG@10: exact cosine neighbours, same split)", "",
-              "| data | epochs | trainer | seconds | import s | positive pairs/s | peak MB | HR@10 | NDCG@10 | time ratio ours/gensim | HR@10 ours - gensim |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "## Training (validation HR@10 / NDCG@10: exact cosine neighbours, same split)",
+        "",
+        "| data | epochs | trainer | seconds | import s | positive pairs/s | peak MB | HR@10 | NDCG@10 "
+        "| time ratio ours/gensim | HR@10 ours - gensim |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         g = r["train"]["gensim"]
         for who, runs in r["train"].items():
@@ -316,73 +421,126 @@ def report(results: list[dict], args, path: Path) -> str:
                 dh = f"{o['hr_at_10'] - g[i]['hr_at_10']:+.4f}" if o else ""
                 pps = x.get("positive_pairs", 0) / x["seconds"]
                 imp = f"{x['import_seconds']:.1f}" if "import_seconds" in x else "-"
-                lines.append(f"| {r['name']} | {r['epochs'] if who != 'seed' else '-'} | {who}{'' if len(runs) == 1 else f' #{i + 1}'} | {x['seconds']:.1f} | "
-                             f"{imp} | {pps:,.0f} | {x['peak_mb']:.0f} | {x['hr_at_10']:.4f} | {x['ndcg_at_10']:.4f} | {rat} | {dh} |")
-    lines += ["", "## Search: 10,000 top-10 queries, full vocabulary (Euclidean, as the seed)", "",
-              "Timed in one process, interleaved: track2vec, the seed's KDTree (build + query k=11), track2vec "
-              "again; the best of each. Goal: speed-up >= 20x with identical neighbours.", "",
-              "| data | vocabulary | distinct queries | seed KDTree(leaf_size=10) s | track2vec s (all runs) | speed-up | identical neighbour lists | identical sets | track2vec cosine s |",
-              "|---|---|---|---|---|---|---|---|---|"]
+                lines.append(
+                    f"| {r['name']} | {r['epochs'] if who != 'seed' else '-'} | "
+                    f"{who}{'' if len(runs) == 1 else f' #{i + 1}'} | {x['seconds']:.1f} | "
+                    f"{imp} | {pps:,.0f} | {x['peak_mb']:.0f} | {x['hr_at_10']:.4f} | {x['ndcg_at_10']:.4f} | "
+                    f"{rat} | {dh} |"
+                )
+    lines += [
+        "",
+        "## Search: 10,000 top-10 queries, full vocabulary (Euclidean, as the seed)",
+        "",
+        "Timed in one process, interleaved: track2vec, the seed's KDTree (build + query k=11), track2vec "
+        "again; the best of each. Goal: speed-up >= 20x with identical neighbours.",
+        "",
+        "| data | vocabulary | distinct queries | seed KDTree(leaf_size=10) s | track2vec s (all runs) | speed-up "
+        "| identical neighbour lists | identical sets | track2vec cosine s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         s = r["search"]
         runs = ", ".join(f"{x:.2f}" for x in s.get("ours_all", [s["ours"]]))
-        lines.append(f"| {r['name']} | {r['data']['vocabulary']:,} | {s.get('n_distinct_queries', '-')} | {s['kdtree']:.2f} | "
-                     f"{s['ours']:.2f} ({runs}) | {s['kdtree'] / s['ours']:.1f}x | {s['identical_rows']:.4f} | "
-                     f"{s['identical_sets']:.4f} | {s.get('ours_cosine', float('nan')):.2f} |")
-    lines += ["", "## Preprocessing: file -> filtered integer corpus -> split (like for like)", "",
-              "Both sides as library code in a fresh process each, nothing written, interleaved (seed, ours, seed, "
-              "ours, ...): the seed's notebook code (`bench/seed_code.py`: np.load, filter lists, count dict, "
-              "re-encode, split) vs `read_playlists` -> `build_vocabulary` -> `split_playlists`. Both load the "
-              "same pickled object array. Goal: speed-up >= 5x.", "",
-              "| data | pair | seed load / vocab / split s | track2vec load / vocab / split s | seed total s | track2vec total s | speed-up |",
-              "|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {r['name']} | {r['data']['vocabulary']:,} | {s.get('n_distinct_queries', '-')} | {s['kdtree']:.2f} | "
+            f"{s['ours']:.2f} ({runs}) | {s['kdtree'] / s['ours']:.1f}x | {s['identical_rows']:.4f} | "
+            f"{s['identical_sets']:.4f} | {s.get('ours_cosine', float('nan')):.2f} |"
+        )
+    lines += [
+        "",
+        "## Preprocessing: file -> filtered integer corpus -> split (like for like)",
+        "",
+        "Both sides as library code in a fresh process each, nothing written, interleaved (seed, ours, seed, "
+        "ours, ...): the seed's notebook code (`bench/seed_code.py`: np.load, filter lists, count dict, "
+        "re-encode, split) vs `read_playlists` -> `build_vocabulary` -> `split_playlists`. Both load the "
+        "same pickled object array. Goal: speed-up >= 5x.",
+        "",
+        "| data | pair | seed load / vocab / split s | track2vec load / vocab / split s | seed total s "
+        "| track2vec total s | speed-up |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         for i, pr in enumerate(r["preprocessing"].get("pairs", [])):
             sd, od = pr["seed"], pr["ours"]
             ts, to = prep_totals(pr)
-            lines.append(f"| {r['name']} | {i + 1} | {sd['load']:.2f} / {sd['vocab']:.2f} / {sd['split']:.2f} | "
-                         f"{od['load']:.2f} / {od['vocab']:.2f} / {od['split']:.2f} | {ts:.2f} | {to:.2f} | {ts / to:.1f}x |")
-    lines += ["", "Our pipeline steps as Snakemake runs them (each a process; parquet in and out, which the seed "
-              "does not do; for information, not the goal's ratio):", "",
-              "| data | load s | vocab s | split s | total s | peak MB (load / vocab / split) |", "|---|---|---|---|---|---|"]
+            lines.append(
+                f"| {r['name']} | {i + 1} | {sd['load']:.2f} / {sd['vocab']:.2f} / {sd['split']:.2f} | "
+                f"{od['load']:.2f} / {od['vocab']:.2f} / {od['split']:.2f} | {ts:.2f} | {to:.2f} | {ts / to:.1f}x |"
+            )
+    lines += [
+        "",
+        "Our pipeline steps as Snakemake runs them (each a process; parquet in and out, which the seed "
+        "does not do; for information, not the goal's ratio):",
+        "",
+        "| data | load s | vocab s | split s | total s | peak MB (load / vocab / split) |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         p = r["preprocessing"]["ours"]
         tot = sum(p[x]["seconds"] for x in ("load", "vocab", "split"))
-        lines.append(f"| {r['name']} | {p['load']['seconds']:.2f} | {p['vocab']['seconds']:.2f} | {p['split']['seconds']:.2f} | "
-                     f"{tot:.2f} | {p['load']['peak_mb']:.0f} / {p['vocab']['peak_mb']:.0f} / {p['split']['peak_mb']:.0f} |")
-    lines += ["", "## Peak memory of each pipeline step (MB)", "",
-              "| data | load | vocab | split | train | evaluate |", "|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {r['name']} | {p['load']['seconds']:.2f} | {p['vocab']['seconds']:.2f} | {p['split']['seconds']:.2f} | "
+            f"{tot:.2f} | {p['load']['peak_mb']:.0f} / {p['vocab']['peak_mb']:.0f} / {p['split']['peak_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        "## Peak memory of each pipeline step (MB)",
+        "",
+        "| data | load | vocab | split | train | evaluate |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in results:
         p = r["preprocessing"]["ours"]
-        lines.append(f"| {r['name']} | {p['load']['peak_mb']:.0f} | {p['vocab']['peak_mb']:.0f} | {p['split']['peak_mb']:.0f} | "
-                     f"{max(x['peak_mb'] for x in r['train']['ours']):.0f} | {r['evaluate_step']['peak_mb']:.0f} |")
+        lines.append(
+            f"| {r['name']} | {p['load']['peak_mb']:.0f} | {p['vocab']['peak_mb']:.0f} | {p['split']['peak_mb']:.0f} | "
+            f"{max(x['peak_mb'] for x in r['train']['ours']):.0f} | {r['evaluate_step']['peak_mb']:.0f} |"
+        )
     small = next((r for r in results if r["name"] == "synthetic_100k"), None)
     large = next((r for r in results if r["name"] == "synthetic_1m"), None)
     if small and large:
-        def per_epoch(r, who):   # mean seconds per epoch of a trainer's runs
+
+        def per_epoch(r, who):  # mean seconds per epoch of a trainer's runs
             runs = r["train"][who]
             return sum(x["seconds"] for x in runs) / len(runs) / r["epochs"]
 
         def mem(r, who):
             return max(x["peak_mb"] for x in r["train"][who])
 
-        rows = [("training tokens", small["data"]["train_tokens"], large["data"]["train_tokens"], None, None),
-                ("vocabulary", small["data"]["vocabulary"], large["data"]["vocabulary"], None, None)]
+        rows = [
+            ("training tokens", small["data"]["train_tokens"], large["data"]["train_tokens"], None, None),
+            ("vocabulary", small["data"]["vocabulary"], large["data"]["vocabulary"], None, None),
+        ]
         for step in ("load", "vocab", "split"):
             a, b = small["preprocessing"]["ours"][step], large["preprocessing"]["ours"][step]
             rows.append((f"our {step} step", a["seconds"], b["seconds"], a["peak_mb"], b["peak_mb"]))
         for who in ("ours", "gensim"):
-            rows.append((f"{who} training, s per epoch", per_epoch(small, who), per_epoch(large, who), mem(small, who), mem(large, who)))
+            rows.append(
+                (
+                    f"{who} training, s per epoch",
+                    per_epoch(small, who),
+                    per_epoch(large, who),
+                    mem(small, who),
+                    mem(large, who),
+                )
+            )
         rows.append(("evaluate step", None, None, small["evaluate_step"]["peak_mb"], large["evaluate_step"]["peak_mb"]))
         rows.append(("search (ours, 10,000 queries)", small["search"]["ours"], large["search"]["ours"], None, None))
-        lines += ["", "## Growth from 100,000 to 1,000,000 playlists", "",
-                  "Linear growth means a ratio near the data's own (the first two rows).", "",
-                  "| what | 100k | 1M | ratio | peak MB 100k | peak MB 1M | memory ratio |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Growth from 100,000 to 1,000,000 playlists",
+            "",
+            "Linear growth means a ratio near the data's own (the first two rows).",
+            "",
+            "| what | 100k | 1M | ratio | peak MB 100k | peak MB 1M | memory ratio |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for what, a, b, ma, mb in rows:
             fa = "-" if a is None else (f"{a:,}" if isinstance(a, int) else f"{a:.2f}")
             fb = "-" if b is None else (f"{b:,}" if isinstance(b, int) else f"{b:.2f}")
-            lines.append(f"| {what} | {fa} | {fb} | {ratio(b, a) if a else '-'} | {'-' if ma is None else f'{ma:.0f}'} | "
-                         f"{'-' if mb is None else f'{mb:.0f}'} | {ratio(mb, ma) if ma else '-'} |")
+            lines.append(
+                f"| {what} | {fa} | {fb} | {ratio(b, a) if a else '-'} | {'-' if ma is None else f'{ma:.0f}'} | "
+                f"{'-' if mb is None else f'{mb:.0f}'} | {ratio(mb, ma) if ma else '-'} |"
+            )
     lines += ["", "Data: " + "; ".join(f"{r['name']}: {r['data']}" for r in results), ""]
     text = "\n".join(lines)
     write_text(path, text)

@@ -1,4 +1,4 @@
-"""The seed notebook's code, as the benchmark's reference (``/work/shared/seed``).
+"""The seed notebook's code, as the benchmark's reference (``../shared/seed/`` from the project root).
 
 Preprocessing is copied from the notebook's cells (only ``np.random.choice(100000, ...)``
 uses the file's playlist count instead of the hard-coded 100,000, and the paired layout,
@@ -13,6 +13,7 @@ The generator (``track_ns_generator``, left as a TODO in the notebook) draws ``n
 playlists and concatenates their pairs; the model is the notebook's Track2Vec (one shared
 Embedding, cosine ``Dot``, ``Dense(1, sigmoid)``, binary cross-entropy, Adam).
 """
+
 from __future__ import annotations
 
 import random
@@ -20,15 +21,15 @@ import time
 
 import numpy as np
 
-
 # ----------------------------------------------------------------------------- preprocessing
+
 
 def seed_load(path):
     data = np.load(path, allow_pickle=True)
     first = next(t for p in data for t in p)
     if str(first).startswith("track"):
-        playlist_track = [list(filter(lambda w: w.split("_")[0] == u"track", playlist)) for playlist in data]
-        playlist_artist = [list(filter(lambda w: w.split("_")[0] == u"artist", playlist)) for playlist in data]
+        playlist_track = [list(filter(lambda w: w.split("_")[0] == "track", playlist)) for playlist in data]
+        playlist_artist = [list(filter(lambda w: w.split("_")[0] == "artist", playlist)) for playlist in data]
     else:  # paired layout (not in the notebook): items at even positions
         playlist_track = [list(playlist[::2]) for playlist in data]
         playlist_artist = [list(playlist[1::2]) for playlist in data]
@@ -54,14 +55,27 @@ def seed_vocab(playlist_track):
 
 def seed_split(corpus_num_track):
     n = len(corpus_num_track)
-    play_app = [corpus_num_track[i][:(len(corpus_num_track[i]) - 1)]
-                for i in range(len(corpus_num_track)) if len(corpus_num_track[i]) > 1]
+    play_app = [
+        corpus_num_track[i][: (len(corpus_num_track[i]) - 1)]
+        for i in range(len(corpus_num_track))
+        if len(corpus_num_track[i]) > 1
+    ]
     index_tst = np.random.choice(n, 20000)
     index_val = np.setdiff1d(range(n), index_tst)
-    play_tst = np.array([corpus_num_track[i][(len(corpus_num_track[i]) - 2):len(corpus_num_track[i])]
-                         for i in index_tst if len(corpus_num_track[i]) > 3])
-    play_val = np.array([corpus_num_track[i][(len(corpus_num_track[i]) - 2):len(corpus_num_track[i])]
-                         for i in index_val if len(corpus_num_track[i]) > 3])[:10000]
+    play_tst = np.array(
+        [
+            corpus_num_track[i][(len(corpus_num_track[i]) - 2) : len(corpus_num_track[i])]
+            for i in index_tst
+            if len(corpus_num_track[i]) > 3
+        ]
+    )
+    play_val = np.array(
+        [
+            corpus_num_track[i][(len(corpus_num_track[i]) - 2) : len(corpus_num_track[i])]
+            for i in index_val
+            if len(corpus_num_track[i]) > 3
+        ]
+    )[:10000]
     return play_app, play_tst, play_val
 
 
@@ -78,6 +92,7 @@ def seed_preprocess(path) -> dict:
 
 
 # ----------------------------------------------------------------------------- training
+
 
 def skipgrams(sequence, window_size):
     """keras.preprocessing.sequence.skipgrams(sequence, V, window_size, negative_samples=0),
@@ -101,13 +116,13 @@ def word2vecSampling(seq, window, neg_samples, neg_sampling_table, sub_sampling_
     # the notebook's function; only the skipgrams call is the numpy re-implementation above
     V = len(neg_sampling_table)
     ppairs = skipgrams(seq, window)
-    if (ppairs.shape[0] > 0):
+    if ppairs.shape[0] > 0:
         f = sub_sampling_table[ppairs[:, 0]]
         subprob = ((f - sub_t) / f) - np.sqrt(sub_t / f)
         tokeep = (subprob < np.random.uniform(size=subprob.shape[0])) | (subprob < 0)
         ppairs = ppairs[tokeep, :]
     nbneg = ppairs.shape[0] * neg_samples
-    if (nbneg > 0):
+    if nbneg > 0:
         negex = np.random.choice(V, nbneg, p=neg_sampling_table)
         negexcontext = np.repeat(ppairs[:, 0], neg_samples)
         npairs = np.transpose(np.stack([negexcontext, negex]))
@@ -155,6 +170,7 @@ def seed_train(offsets, values, counts, dim, window, neg, ns_exponent, subsample
 
     Returns (embeddings, positive pairs seen, seconds)."""
     import os
+
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     t0 = time.perf_counter()
     random.seed(seed)

@@ -9,21 +9,21 @@ rule aggregate:
         oracle=oracle_metrics,
     output:
         res("grid.tsv"),
-    params:
-        entries=ENTRIES,
-        runs=RUNS,
-        trials=TRIALS,
-        metric=config["best"]["metric"],
-    threads: 1
-    resources:
-        mem_mb=small_mem_mb,
-        runtime=small_runtime,
     log:
         res("logs/aggregate.log"),
     benchmark:
         res("benchmarks/aggregate.tsv")
     conda:
         "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    params:
+        entries=ENTRIES,
+        runs=RUNS,
+        trials=TRIALS,
+        metric=config["best"]["metric"],
     script:
         "../scripts/aggregate.py"
 
@@ -33,19 +33,19 @@ rule best:
         res("grid.tsv"),
     output:
         res("best.json"),
-    params:
-        metric=config["best"]["metric"],
-        embeddings_only=config["best"]["embeddings_only"],
-    threads: 1
-    resources:
-        mem_mb=small_mem_mb,
-        runtime=small_runtime,
     log:
         res("logs/best.log"),
     benchmark:
         res("benchmarks/best.tsv")
     conda:
         "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    params:
+        metric=config["best"]["metric"],
+        embeddings_only=config["best"]["embeddings_only"],
     script:
         "../scripts/best.py"
 
@@ -60,22 +60,22 @@ rule test:
         oracle=oracle_metrics,
     output:
         res("test_score.json"),
-    params:
-        runs=RUNS,
-        cold_start=config["cold_start"],
-        k=config["evaluate"]["k"],
-        metric=config["evaluate"]["metric"],
-        same_song=config["evaluate"]["same_song"],
-    threads: 1
-    resources:
-        mem_mb=test_mem_mb,
-        runtime=test_runtime,
     log:
         res("logs/test.log"),
     benchmark:
         res("benchmarks/test.tsv")
     conda:
         "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=test_mem_mb,
+        runtime=test_runtime,
+    params:
+        runs=RUNS,
+        cold_start=config["cold_start"],
+        k=config["evaluate"]["k"],
+        metric=config["evaluate"]["metric"],
+        same_song=config["evaluate"]["same_song"],
     script:
         "../scripts/test.py"
 
@@ -86,19 +86,19 @@ rule search:
         train_logs=trial_train_logs,
     output:
         res("search.tsv"),
-    params:
-        trials={name: ENTRIES[name] for name in TRIALS},
-        runs=[run for run in RUNS if split_run(run)[0] in TRIALS],
-        metric=config["best"]["metric"],
-    threads: 1
-    resources:
-        mem_mb=small_mem_mb,
-        runtime=small_runtime,
     log:
         res("logs/search.log"),
     benchmark:
         res("benchmarks/search.tsv")
     conda:
         "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=small_mem_mb,
+        runtime=small_runtime,
+    params:
+        trials={name: ENTRIES[name] for name in TRIALS},
+        runs=[run for run in RUNS if entry_of(run) in TRIALS],
+        metric=config["best"]["metric"],
     script:
         "../scripts/search.py"

@@ -4,9 +4,11 @@ import re
 
 from snakemake.exceptions import WorkflowError
 
+from track2vec import resources as estimates
 from track2vec.config import TRAINING, check_config_file, grid_entries, replace_grid, validate_config
 from track2vec.errors import ConfigError
-from track2vec.grid import ensemble_members, entry_of, run_ids, split_run, training_params, training_sources
+from track2vec.grid import ensemble_members, entry_of, run_ids, training_params, training_sources
+from track2vec.names import EMBEDDING, RUN_ID_PATTERN
 from track2vec.text import slugify
 
 try:
@@ -34,7 +36,8 @@ RUNS = run_ids(ENTRIES, config["replicates"])
 SOURCES = training_sources(ENTRIES, RUNS, TRAINING)
 TRAINED = [r for r, source in SOURCES.items() if source == r]
 ENSEMBLE_RUNS = [r for r in RUNS if ensemble_members(ENTRIES, r)]
-BASELINES = [n for n, hp in ENTRIES.items() if hp["method"] != "sgns"]
+BASELINES = [n for n, hp in ENTRIES.items() if hp["method"] != EMBEDDING]
+SGNS_ENTRIES = [n for n, hp in ENTRIES.items() if hp["method"] == EMBEDDING]
 ORACLE = SYNTHETIC and config["oracle"]
 
 
@@ -102,8 +105,8 @@ def member_logs(wildcards):
 
 def entry_popularity(wildcards):
     """The popularity prior's weight of a run's entry (0 for the baselines; or ``auto``)."""
-    hp = ENTRIES[split_run(wildcards.entry)[0]]
-    return hp["popularity_prior"] if hp["method"] == "sgns" else 0.0
+    hp = ENTRIES[entry_of(wildcards.entry)]
+    return hp["popularity_prior"] if hp["method"] == EMBEDDING else 0.0
 
 
 def baseline_method(wildcards):
@@ -117,8 +120,8 @@ def baseline_window(wildcards):
 
 
 def _model_path(run):
-    name = split_run(run)[0]
-    if ENTRIES[name]["method"] == "sgns":
+    name = entry_of(run)
+    if ENTRIES[name]["method"] == EMBEDDING:
         return res(f"embeddings/{run}.npy")
     return res(f"baselines/{name}.npz")
 
@@ -150,12 +153,12 @@ def entry_models(wildcards):
 
 def trial_metrics(wildcards):
     """Validation metrics of the random-search trials' runs."""
-    return [res(f"metrics/{run}.json") for run in RUNS if split_run(run)[0] in TRIALS]
+    return [res(f"metrics/{run}.json") for run in RUNS if entry_of(run) in TRIALS]
 
 
 def trial_train_logs(wildcards):
     """Training logs of the random-search trials' runs."""
-    return [res(f"train_log/{run}.tsv") for run in RUNS if split_run(run)[0] in TRIALS]
+    return [res(f"train_log/{run}.tsv") for run in RUNS if entry_of(run) in TRIALS]
 
 
 def oracle_metrics(wildcards):
@@ -201,7 +204,7 @@ def report_outputs():
 def sgns_embeddings(wildcards):
     """The embeddings of the first run of every sgns entry, in grid order (the report maps
     the best of them)."""
-    return [res(f"embeddings/{name}.npy") for name, hp in ENTRIES.items() if hp["method"] == "sgns"]
+    return [res(f"embeddings/{name}.npy") for name in SGNS_ENTRIES]
 
 
 def generator_file(wildcards):
@@ -218,69 +221,18 @@ def final_outputs():
 # Threads and resources of every rule (mem_mb in MB, runtime in minutes).
 #
 # Snakemake calls these when a job is about to run, so the sizes of its input files
-# are known (in a dry run before the inputs exist they show as "<TBD>"). A retried job
-# (--retries, as in profiles/slurm) gets `attempt` times the memory and runtime.
-# Locally they only limit what runs together when --resources mem_mb=N is given; on
-# SLURM they become --mem and --time of each job (profiles/slurm/config.yaml).
+# are known (in a dry run before the inputs exist they show as "<TBD>"). They read the
+# job's inputs and hyperparameters; the estimates and their constants are in
+# track2vec/resources.py. A retried job (--retries, as in profiles/slurm) gets `attempt`
+# times the memory and runtime. Locally they only limit what runs together when
+# --resources mem_mb=N is given; on SLURM they become --mem and --time of each job
+# (profiles/slurm/config.yaml).
 # ---------------------------------------------------------------------------
-import math
-
-#: Playlists of the synthetic presets (track2vec.synthetic.PRESETS).
-_PRESET_PLAYLISTS = {"full": 100_000, "tiny": 2_000}
-#: Memory every job needs before reading data (Python, numpy, pandas, pyarrow).
-_BASE_MB = 500
-#: ... and a training job (TensorFlow's runtime).
-_TF_BASE_MB = 1200
-#: Queries scored per matrix product in track2vec.evaluate (block x vocabulary floats).
-_EVAL_BLOCK = 2048
-
-
-def _scaled(base, per_unit, units, attempt):
-    """``(base + per_unit * units) * attempt``, rounded up to an integer."""
-    return int(math.ceil((base + per_unit * units) * attempt))
 
 
 def _file_mb(path):
     """Size of one (existing) file in MB; FileNotFoundError before it exists."""
     return os.path.getsize(path) / 1e6
-
-
-def _synthetic_playlists():
-    """Number of playlists the synthetic rule generates."""
-    n = config["synthetic"]["n_playlists"]
-    return n if n is not None else _PRESET_PLAYLISTS[config["synthetic"]["preset"]]
-
-
-def synthetic_mem_mb(wildcards, attempt):
-    """Memory of the synthetic rule: about 2 KB per generated playlist in Python lists."""
-    return _scaled(_BASE_MB, 0.002, _synthetic_playlists(), attempt)
-
-
-def synthetic_runtime(wildcards, attempt):
-    """Runtime of the synthetic rule: about 1 minute per 100,000 playlists, plus slack."""
-    return _scaled(10, 1e-5, _synthetic_playlists(), attempt)
-
-
-def io_mem_mb(wildcards, input, attempt):
-    """Memory of the load, vocab and split rules: 30x their compressed input.
-
-    A pickled object array or a parquet file of token lists grows about tenfold
-    once read into Python and pandas objects; 30x leaves room for the copies made
-    while reshaping.
-    """
-    return _scaled(_BASE_MB, 30, input.size_mb, attempt)
-
-
-def io_runtime(wildcards, input, attempt):
-    """Runtime of the load, vocab and split rules: 10 minutes plus 1 minute per 10 MB of input."""
-    return _scaled(10, 0.1, input.size_mb, attempt)
-
-
-def _hyperparameter(wildcards, name):
-    """A hyperparameter of a run or ensemble member (a member's own window and seed)."""
-    if name in TRAINING:
-        return training_params(ENTRIES, wildcards.entry, (name,))[name]
-    return ENTRIES[entry_of(wildcards.entry)][name]
 
 
 def _parquet_rows(path):
@@ -291,86 +243,122 @@ def _parquet_rows(path):
     return pyarrow.parquet.read_metadata(path).num_rows
 
 
+def _embedding_dim(path):
+    """Columns of an embeddings .npy, from its header; None for a baseline's .npz
+    (FileNotFoundError before it exists)."""
+    os.stat(path)
+    if not str(path).endswith(".npy"):
+        return None
+    import numpy
+
+    return numpy.load(path, mmap_mode="r").shape[1]
+
+
+def _hyperparameter(wildcards, name):
+    """A hyperparameter of a run or ensemble member (a member's own window and seed)."""
+    if name in TRAINING:
+        return training_params(ENTRIES, wildcards.entry, (name,))[name]
+    return ENTRIES[entry_of(wildcards.entry)][name]
+
+
+def _scoring_inputs(model, input):
+    """Size of ``model`` (a file), songs, its dim (None for a baseline) and size of the training
+    sequences: what track2vec.resources needs to estimate a scoring job."""
+    return _file_mb(model), _parquet_rows(input.vocab), _embedding_dim(model), _file_mb(input.train)
+
+
+def synthetic_mem_mb(wildcards, attempt):
+    """Memory of the synthetic rule: its playlists as Python lists."""
+    n = estimates.preset_playlists(config["synthetic"]["preset"], config["synthetic"]["n_playlists"])
+    return estimates.synthetic_mem_mb(n, attempt)
+
+
+def synthetic_runtime(wildcards, attempt):
+    """Runtime of the synthetic rule, from its number of playlists."""
+    n = estimates.preset_playlists(config["synthetic"]["preset"], config["synthetic"]["n_playlists"])
+    return estimates.synthetic_runtime(n, attempt)
+
+
+def io_mem_mb(wildcards, input, attempt):
+    """Memory of the rules that read token lists (load, vocab, split, baseline, oracle), from their input."""
+    return estimates.io_mem_mb(input.size_mb, attempt)
+
+
+def io_runtime(wildcards, input, attempt):
+    """Runtime of those rules and of the ensemble rule, from their input."""
+    return estimates.io_runtime(input.size_mb, attempt)
+
+
 def train_mem_mb(wildcards, input, attempt):
-    """Memory of one training job.
-
-    TensorFlow's runtime, the training pairs of one epoch (about 70 MB per MB of
-    training sequences and unit of window) and the embedding matrices (vocabulary x
-    dim float32: input and output vectors, their gradients and the saved copy).
-    """
-    window = _hyperparameter(wildcards, "window")
-    dim = _hyperparameter(wildcards, "dim")
-    pairs_mb = 70 * window * _file_mb(input.train)
-    matrices_mb = 5 * _parquet_rows(input.vocab) * dim * 4 / 1e6
-    return _scaled(_TF_BASE_MB, 1, pairs_mb + matrices_mb, attempt)
-
-
-#: dim x (negatives + 1) of the defaults (256 x 11): the cost per pair the runtime estimate is measured at
-_DEFAULT_PAIR_WORK = 256 * 11
+    """Memory of one training job: TensorFlow, one epoch's pairs and the embedding matrices."""
+    dim, window = _hyperparameter(wildcards, "dim"), _hyperparameter(wildcards, "window")
+    return estimates.train_mem_mb(_file_mb(input.train), _parquet_rows(input.vocab), dim, window, attempt)
 
 
 def train_runtime(wildcards, input, attempt):
-    """Runtime of one training job (minutes).
-
-    About 0.8 M positive pairs per second and thread on a laptop core up to dim 256
-    with 10 negatives (the defaults), slower in proportion beyond; one MB of training
-    sequences gives about 1 M pairs per unit of window per epoch. Generous (5x) so a
-    slower node does not hit the limit.
-    """
-    window = _hyperparameter(wildcards, "window")
-    epochs = _hyperparameter(wildcards, "epochs")
-    work = _hyperparameter(wildcards, "dim") * (_hyperparameter(wildcards, "negatives") + 1)
-    minutes = 5 * epochs * window * _file_mb(input.train) / 0.8 / 60 * max(1.0, work / _DEFAULT_PAIR_WORK)
-    return _scaled(10, 1, minutes, attempt)
-
-
-def evaluate_mem_mb(wildcards, input, attempt):
-    """Memory of an evaluate job: the embedding matrix (twice, normalised) and one
-    block of query x vocabulary scores."""
-    embeddings_mb = _file_mb(input.model)
-    block_mb = 3 * _EVAL_BLOCK * _parquet_rows(input.vocab) * 4 / 1e6  # scores, partial sort, copies
-    return _scaled(_BASE_MB, 1, 3 * embeddings_mb + block_mb, attempt)
+    """Runtime of one training job, relative to the rate at the defaults' dim and negatives."""
+    return estimates.train_runtime(
+        _file_mb(input.train),
+        window=_hyperparameter(wildcards, "window"),
+        epochs=_hyperparameter(wildcards, "epochs"),
+        dim=_hyperparameter(wildcards, "dim"),
+        negatives=_hyperparameter(wildcards, "negatives"),
+        reference_dim=config["defaults"]["dim"],
+        reference_negatives=config["defaults"]["negatives"],
+        attempt=attempt,
+    )
 
 
 def ensemble_mem_mb(wildcards, input, attempt):
-    """Memory of an ensemble job: its members as read and the combined matrix (as large), with
-    room to spare (the combining works in 32 MiB slices)."""
-    return _scaled(_BASE_MB, 2.5, sum(_file_mb(f) for f in input.members), attempt)
+    """Memory of an ensemble job, from its members' embeddings."""
+    return estimates.ensemble_mem_mb(sum(_file_mb(f) for f in input.members), attempt)
+
+
+def evaluate_mem_mb(wildcards, input, attempt):
+    """Memory of an evaluate job: its model, the training sequences and the search of the validation pairs."""
+    return estimates.evaluate_mem_mb(*_scoring_inputs(input.model, input), _parquet_rows(input.pairs), attempt)
 
 
 def evaluate_runtime(wildcards, input, attempt):
-    """Runtime of an evaluate job: 10 minutes plus 1 minute per 20 MB of embeddings."""
-    return _scaled(10, 0.05, _file_mb(input.model), attempt)
+    """Runtime of an evaluate job, from the size of its model."""
+    return estimates.evaluate_runtime(_file_mb(input.model), attempt)
 
 
 def test_mem_mb(wildcards, input, attempt):
-    """Memory of the test and radio jobs: the largest model (three copies) and one block
-    of query x vocabulary scores."""
-    block_mb = 3 * _EVAL_BLOCK * _parquet_rows(input.vocab) * 4 / 1e6
-    return _scaled(_BASE_MB, 1, 3 * max(_file_mb(f) for f in input.models) + block_mb, attempt)
+    """Memory of the test job: as an evaluate job on the test pairs with its largest model (it
+    scores one at a time)."""
+    n_pairs = _parquet_rows(input.pairs)
+    return max(estimates.evaluate_mem_mb(*_scoring_inputs(f, input), n_pairs, attempt) for f in input.models)
 
 
 def test_runtime(wildcards, input, attempt):
-    """Runtime of the test job: as an evaluate job on the largest embedding matrix."""
-    return _scaled(10, 0.05, max(_file_mb(f) for f in input.models), attempt)
+    """Runtime of the test and radio jobs: as an evaluate job on their largest model."""
+    return estimates.evaluate_runtime(max(_file_mb(f) for f in input.models), attempt)
+
+
+def radio_mem_mb(wildcards, input, attempt):
+    """Memory of a radio job: the catalog (vocabulary and metadata) and the largest model,
+    searched one step at a time."""
+    catalog_mb = _file_mb(input.vocab) + sum(_file_mb(f) for f in input.metadata)
+    return max(estimates.radio_mem_mb(*_scoring_inputs(f, input), catalog_mb, attempt) for f in input.models)
 
 
 def small_mem_mb(wildcards, attempt):
-    """Memory of the aggregating rules (aggregate, best): small tables only."""
-    return _scaled(_BASE_MB, 0, 0, attempt)
+    """Memory of the aggregating rules (aggregate, best, search): small tables only."""
+    return estimates.small_mem_mb(attempt)
 
 
 def small_runtime(wildcards, attempt):
-    """Runtime of the aggregating rules (aggregate, best), in minutes."""
-    return _scaled(5, 0, 0, attempt)
+    """Runtime of the aggregating rules (aggregate, best, search)."""
+    return estimates.small_runtime(attempt)
 
 
 def report_mem_mb(wildcards, input, attempt):
-    """Memory of the report rule: matplotlib, the vocabulary and one embedding matrix (twice)."""
+    """Memory of the report rule: matplotlib, the largest embedding it maps and the vocabulary."""
     largest = max([_file_mb(f) for f in input.embeddings], default=0.0)
-    return _scaled(_BASE_MB + 300, 1, 2 * largest + 3 * _file_mb(input.vocab), attempt)
+    return estimates.report_mem_mb(largest, _file_mb(input.vocab), attempt)
 
 
 def report_runtime(wildcards, attempt):
-    """Runtime of the report rule (a few figures), in minutes."""
-    return _scaled(10, 0, 0, attempt)
+    """Runtime of the report rule (a few figures)."""
+    return estimates.report_runtime(attempt)

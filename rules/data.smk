@@ -6,20 +6,20 @@ rule synthetic:
         playlists=res("data/synthetic.npy"),
         metadata=res("data/synthetic_tracks.csv"),
         model=res("data/synthetic_model.npz"),
-    params:
-        preset=config["synthetic"]["preset"],
-        seed=config["synthetic"]["seed"],
-        n_playlists=config["synthetic"]["n_playlists"],
-    threads: 1
-    resources:
-        mem_mb=synthetic_mem_mb,
-        runtime=synthetic_runtime,
     log:
         res("logs/synthetic.log"),
     benchmark:
         res("benchmarks/synthetic.tsv")
     conda:
         "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=synthetic_mem_mb,
+        runtime=synthetic_runtime,
+    params:
+        preset=config["synthetic"]["preset"],
+        seed=config["synthetic"]["seed"],
+        n_playlists=config["synthetic"]["n_playlists"],
     script:
         "../scripts/synthetic.py"
 
@@ -29,15 +29,15 @@ rule load:
         playlists_file,
     output:
         res("playlists.parquet"),
-    threads: 1
-    resources:
-        mem_mb=io_mem_mb,
-        runtime=io_runtime,
     log:
         res("logs/load.log"),
     benchmark:
         res("benchmarks/load.tsv")
     conda:
         "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=io_mem_mb,
+        runtime=io_runtime,
     script:
         "../scripts/load.py"

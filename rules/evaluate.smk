@@ -9,24 +9,24 @@ rule evaluate:
         train=res("split/train.parquet"),
     output:
         res("metrics/{entry}.json"),
+    log:
+        res("logs/evaluate/{entry}.log"),
+    benchmark:
+        res("benchmarks/evaluate/{entry}.tsv")
     wildcard_constraints:
         entry=RUN_PATTERN,
+    conda:
+        "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=evaluate_mem_mb,
+        runtime=evaluate_runtime,
     params:
         popularity=entry_popularity,
         choose_by=config["best"]["metric"],
         k=config["evaluate"]["k"],
         metric=config["evaluate"]["metric"],
         same_song=config["evaluate"]["same_song"],
-    threads: 1
-    resources:
-        mem_mb=evaluate_mem_mb,
-        runtime=evaluate_runtime,
-    log:
-        res("logs/evaluate/{entry}.log"),
-    benchmark:
-        res("benchmarks/evaluate/{entry}.tsv")
-    conda:
-        "../envs/pipeline.yaml"
     script:
         "../scripts/evaluate.py"
 
@@ -39,18 +39,18 @@ rule oracle:
         test=res("split/test.parquet"),
     output:
         res("metrics/oracle.json"),
-    params:
-        k=config["evaluate"]["k"],
-        same_song=config["evaluate"]["same_song"],
-    threads: 1
-    resources:
-        mem_mb=io_mem_mb,
-        runtime=io_runtime,
     log:
         res("logs/oracle.log"),
     benchmark:
         res("benchmarks/oracle.tsv")
     conda:
         "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=io_mem_mb,
+        runtime=io_runtime,
+    params:
+        k=config["evaluate"]["k"],
+        same_song=config["evaluate"]["same_song"],
     script:
         "../scripts/oracle.py"

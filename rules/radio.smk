@@ -18,8 +18,18 @@ rule radio:
             category="5. Radio",
             labels={"seed": "{slug}"},
         ),
+    log:
+        res("logs/radio/{slug}.log"),
+    benchmark:
+        res("benchmarks/radio/{slug}.tsv")
     wildcard_constraints:
         slug="[a-z0-9][a-z0-9-]*",
+    conda:
+        "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=radio_mem_mb,
+        runtime=test_runtime,
     params:
         entries=list(ENTRIES),
         query=radio_seed,
@@ -27,15 +37,5 @@ rule radio:
         nb_candidates=config["radio"]["nb_candidates"],
         seed=config["radio"]["seed"],
         metric=config["evaluate"]["metric"],
-    threads: 1
-    resources:
-        mem_mb=test_mem_mb,
-        runtime=test_runtime,
-    log:
-        res("logs/radio/{slug}.log"),
-    benchmark:
-        res("benchmarks/radio/{slug}.tsv")
-    conda:
-        "../envs/pipeline.yaml"
     script:
         "../scripts/radio.py"

@@ -56,22 +56,22 @@ rule report:
             category="4. Embedding",
             labels={"figure": "2-D map"},
         ),
-    params:
-        runs=RUNS,
-        sgns=[name for name, hp in ENTRIES.items() if hp["method"] == "sgns"],
-        defaults=config["defaults"],
-        best_metric=config["best"]["metric"],
-        metric=config["evaluate"]["metric"],
-        map_songs=config["report"]["map_songs"],
-    threads: 1
-    resources:
-        mem_mb=report_mem_mb,
-        runtime=report_runtime,
     log:
         res("logs/report.log"),
     benchmark:
         res("benchmarks/report.tsv")
     conda:
         "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=report_mem_mb,
+        runtime=report_runtime,
+    params:
+        runs=RUNS,
+        sgns=SGNS_ENTRIES,
+        defaults=config["defaults"],
+        best_metric=config["best"]["metric"],
+        metric=config["evaluate"]["metric"],
+        map_songs=config["report"]["map_songs"],
     script:
         "../scripts/report.py"

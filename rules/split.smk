@@ -9,19 +9,19 @@ rule split:
         train=res("split/train.parquet"),
         val=res("split/val.parquet"),
         test=res("split/test.parquet"),
-    params:
-        n_val=config["split"]["n_val"],
-        n_test=config["split"]["n_test"],
-        seed=config["split"]["seed"],
-    threads: 1
-    resources:
-        mem_mb=io_mem_mb,
-        runtime=io_runtime,
     log:
         res("logs/split.log"),
     benchmark:
         res("benchmarks/split.tsv")
     conda:
         "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=io_mem_mb,
+        runtime=io_runtime,
+    params:
+        n_val=config["split"]["n_val"],
+        n_test=config["split"]["n_test"],
+        seed=config["split"]["seed"],
     script:
         "../scripts/split.py"

@@ -10,20 +10,20 @@ rule train:
     output:
         embeddings=res("embeddings/{entry}.npy"),
         log=res("train_log/{entry}.tsv"),
-    wildcard_constraints:
-        entry=TRAINED_PATTERN,
-    params:
-        hp=entry_params,
-    threads: config["train"]["threads"]
-    resources:
-        mem_mb=train_mem_mb,
-        runtime=train_runtime,
     log:
         res("logs/train/{entry}.log"),
     benchmark:
         res("benchmarks/train/{entry}.tsv")
+    wildcard_constraints:
+        entry=TRAINED_PATTERN,
     conda:
         "../envs/train.yaml"
+    threads: config["train"]["threads"]
+    resources:
+        mem_mb=train_mem_mb,
+        runtime=train_runtime,
+    params:
+        hp=entry_params,
     script:
         "../scripts/train.py"
 
@@ -36,18 +36,18 @@ rule ensemble:
     output:
         embeddings=res("embeddings/{entry}.npy"),
         log=res("train_log/{entry}.tsv"),
-    wildcard_constraints:
-        entry=ENSEMBLE_PATTERN,
-    threads: 1
-    resources:
-        mem_mb=ensemble_mem_mb,
-        runtime=io_runtime,
     log:
         res("logs/ensemble/{entry}.log"),
     benchmark:
         res("benchmarks/ensemble/{entry}.tsv")
+    wildcard_constraints:
+        entry=ENSEMBLE_PATTERN,
     conda:
         "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=ensemble_mem_mb,
+        runtime=io_runtime,
     script:
         "../scripts/ensemble.py"
 
@@ -59,20 +59,20 @@ rule baseline:
     output:
         model=res("baselines/{entry}.npz"),
         log=res("train_log/{entry}.tsv"),
-    wildcard_constraints:
-        entry=BASELINE_PATTERN,
-    params:
-        method=baseline_method,
-        window=baseline_window,
-    threads: 1
-    resources:
-        mem_mb=io_mem_mb,
-        runtime=io_runtime,
     log:
         res("logs/baseline/{entry}.log"),
     benchmark:
         res("benchmarks/baseline/{entry}.tsv")
+    wildcard_constraints:
+        entry=BASELINE_PATTERN,
     conda:
         "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=io_mem_mb,
+        runtime=io_runtime,
+    params:
+        method=baseline_method,
+        window=baseline_window,
     script:
         "../scripts/baseline.py"

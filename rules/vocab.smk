@@ -7,17 +7,17 @@ rule vocab:
     output:
         vocab=res("vocab.parquet"),
         corpus=res("corpus.parquet"),
-    params:
-        min_count=config["min_count"],
-    threads: 1
-    resources:
-        mem_mb=io_mem_mb,
-        runtime=io_runtime,
     log:
         res("logs/vocab.log"),
     benchmark:
         res("benchmarks/vocab.tsv")
     conda:
         "../envs/pipeline.yaml"
+    threads: 1
+    resources:
+        mem_mb=io_mem_mb,
+        runtime=io_runtime,
+    params:
+        min_count=config["min_count"],
     script:
         "../scripts/vocab.py"

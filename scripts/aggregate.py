@@ -1,5 +1,6 @@
 """Rule aggregate: the grid table (one row per entry, means over replicate runs)."""
-from track2vec.pipeline import aggregate_step
+
+from track2vec.pipeline.aggregate import aggregate_step
 from track2vec.scripting import run
 
 

@@ -1,5 +1,6 @@
 """Rule radio: a radio (.m3u8, .json, .html) from one seed song with the best entry."""
-from track2vec.radio import radio_step
+
+from track2vec.pipeline.radio import radio_step
 from track2vec.scripting import run
 
 
@@ -8,8 +9,22 @@ def main(smk, log):
     embeddings = dict(zip(p.entries, i.models))
     meta = i.metadata  # a path, or an empty list when there is no metadata file
     metadata = meta if isinstance(meta, str) else (meta[0] if len(meta) else None)
-    radio_step(i.best, embeddings, i.vocab, metadata, p.query, p.nb_steps, p.nb_candidates, p.seed, p.metric, o.m3u8, o.json, o.html, log,
-                train=i.train)
+    radio_step(
+        i.best,
+        embeddings,
+        i.vocab,
+        metadata,
+        p.query,
+        p.nb_steps,
+        p.nb_candidates,
+        p.seed,
+        p.metric,
+        o.m3u8,
+        o.json,
+        o.html,
+        log,
+        train=i.train,
+    )
 
 
 run(main, snakemake)  # noqa: F821 - injected by Snakemake

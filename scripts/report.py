@@ -1,12 +1,15 @@
 """Rule report: the figures and tables of the Snakemake report (results/report/)."""
-from track2vec.report import report_step
+
+from track2vec.pipeline.report import report_step
 from track2vec.scripting import run
 
 
 def main(smk, log):
     i, p, o = smk.input, smk.params, smk.output
     report_step(
-        i.grid, i.best, i.test,
+        i.grid,
+        i.best,
+        i.test,
         train_logs=dict(zip(p.runs, i.train_logs)),
         vocab=i.vocab,
         embeddings=dict(zip(p.sgns, i.embeddings)),

@@ -1,5 +1,6 @@
 """Rule split: training sequences and validation / test pairs."""
-from track2vec.pipeline import split_step
+
+from track2vec.pipeline.split import split_step
 from track2vec.scripting import run
 
 

@@ -1,5 +1,6 @@
 """Rule train: one SGNS model for the grid entry {entry}."""
-from track2vec.pipeline import train_step
+
+from track2vec.pipeline.train import train_step
 from track2vec.scripting import run
 
 

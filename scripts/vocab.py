@@ -1,5 +1,6 @@
 """Rule vocab: count, filter and index tracks; write vocab.parquet and the encoded playlists."""
-from track2vec.pipeline import vocab_step
+
+from track2vec.pipeline.vocab import vocab_step
 from track2vec.scripting import run
 
 

@@ -1,4 +1,5 @@
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -7,7 +8,11 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_ECOMMERCE = ROOT.parent / "shared" / "data" / "ecommerce_sessions.npy"
+#: the shared e-commerce sessions (tests that need them skip where they are absent):
+#: $TRACK2VEC_ECOMMERCE, else ../shared/data/ relative to the project root
+SHARED_ECOMMERCE = Path(
+    os.environ.get("TRACK2VEC_ECOMMERCE") or ROOT.parent / "shared" / "data" / "ecommerce_sessions.npy"
+)
 
 # TensorFlow: quiet, and no oneDNN reordering (steadier numbers in tests)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -31,6 +36,14 @@ def deezer_npy(tmp_path):
     return save_object_array(tmp_path / "music.npy", pls)
 
 
+#: headless Chromium and its driver, for the browser tests (Debian: apt-get install chromium chromium-driver)
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+needs_chromium = pytest.mark.skipif(
+    not (CHROMIUM.exists() and Path(CHROMEDRIVER).exists()),
+    reason="needs /usr/bin/chromium and chromedriver (apt-get install chromium chromium-driver)",
+)
+
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 
@@ -49,3 +62,10 @@ def tiny_run(tmp_path_factory):
     wd = tmp_path_factory.mktemp("tiny")
     snakemake(wd, "--configfile", str(ROOT / "tests" / "tiny.yaml"))
     return wd / "results" / "tiny"
+
+
+def pytest_collection_modifyitems(items):
+    """A test that needs a run of the pipeline (the ``tiny_run`` fixture) is a workflow test."""
+    for item in items:
+        if "tiny_run" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.workflow)

@@ -1,7 +1,7 @@
 """Bad input, faults: each gives a clear message (what, which file or key, how to fix),
 a non-zero exit, and no partial outputs."""
+
 import errno
-import json
 import os
 import pickle
 import shutil
@@ -13,18 +13,34 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import ROOT, save_object_array
 from track2vec import atomic
 from track2vec.atomic import ResultsFolderError, write_json
 from track2vec.errors import DataError
-from track2vec.pipeline import ensemble_step, evaluate_step, load_step, split_step, vocab_step
-
-from conftest import ROOT, save_object_array
+from track2vec.pipeline.data import load_step
+from track2vec.pipeline.evaluate import evaluate_step
+from track2vec.pipeline.split import split_step
+from track2vec.pipeline.train import ensemble_step
+from track2vec.pipeline.vocab import vocab_step
 
 TINY = str(ROOT / "tests" / "tiny.yaml")
 
 
 def run_snakemake(wd, *args):
-    cmd = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile"), "--directory", str(wd), "--cores", "2", "--configfile", TINY, *args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(wd),
+        "--cores",
+        "2",
+        "--configfile",
+        TINY,
+        *args,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
 
@@ -32,7 +48,11 @@ def finished_files(results: Path):
     """Files that look like outputs: everything but logs, benchmarks and snakemake's own."""
     if not results.exists():
         return []
-    return sorted(str(p.relative_to(results)) for p in results.rglob("*") if p.is_file() and p.parts[len(results.parts)] not in ("logs", "benchmarks"))
+    return sorted(
+        str(p.relative_to(results))
+        for p in results.rglob("*")
+        if p.is_file() and p.parts[len(results.parts)] not in ("logs", "benchmarks")
+    )
 
 
 def stray_temporaries(root: Path):
@@ -76,6 +96,7 @@ CASES = {
 }
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize("kind", list(CASES))
 def test_bad_playlists_file_through_the_workflow(tmp_path, kind):
     step, words, allowed = CASES[kind]
@@ -104,7 +125,9 @@ def test_unicode_long_ids_and_duplicate_playlists_are_fine(tmp_path):
     src = save_object_array(tmp_path / "u.npy", pls)
     load_step(str(src), tmp_path / "p.parquet")
     vocab_step(tmp_path / "p.parquet", 2, tmp_path / "v.parquet", tmp_path / "c.parquet")
-    split_step(tmp_path / "c.parquet", 10, 10, 4, tmp_path / "t.parquet", tmp_path / "val.parquet", tmp_path / "test.parquet")
+    split_step(
+        tmp_path / "c.parquet", 10, 10, 4, tmp_path / "t.parquet", tmp_path / "val.parquet", tmp_path / "test.parquet"
+    )
     vocab = pd.read_parquet(tmp_path / "v.parquet")
     assert set(vocab["track_id"]) == set(names)
     assert set(vocab["artist_id"]) == {"artist_ß"}
@@ -117,6 +140,7 @@ def test_duplicate_playlists_warned(tmp_path, caplog):
     assert "2 playlists repeat an earlier playlist" in caplog.text
 
 
+@pytest.mark.workflow
 @pytest.mark.parametrize(
     "override, key",
     [
@@ -137,6 +161,7 @@ def test_config_errors_through_the_workflow(tmp_path, override, key):
     assert not (tmp_path / "results").exists()
 
 
+@pytest.mark.workflow
 def test_duplicate_and_empty_grid_in_a_config_file(tmp_path):
     dup = tmp_path / "dup.yaml"
     dup.write_text("grid:\n  a: {dim: 4}\n  a: {dim: 8}\n")
@@ -154,7 +179,9 @@ def test_k_larger_than_vocabulary(tmp_path):
     pd.DataFrame({"index": range(5), "track_id": list("abcde"), "count": [2] * 5}).to_parquet(tmp_path / "v.parquet")
     pd.DataFrame({"playlist": [0], "query": [0], "target": [1]}).to_parquet(tmp_path / "p.parquet")
     with pytest.raises(Exception, match="'evaluate.k' is 10 but the vocabulary has only 5"):
-        evaluate_step(str(emb), tmp_path / "v.parquet", tmp_path / "p.parquet", 10, "cosine", "miss", tmp_path / "m.json")
+        evaluate_step(
+            str(emb), tmp_path / "v.parquet", tmp_path / "p.parquet", 10, "cosine", "miss", tmp_path / "m.json"
+        )
     assert not (tmp_path / "m.json").exists()
 
 
@@ -174,7 +201,9 @@ def test_corrupted_embeddings_caught_before_evaluation(tmp_path, matrix, words):
     pd.DataFrame({"index": range(5), "track_id": list("abcde"), "count": [2] * 5}).to_parquet(tmp_path / "v.parquet")
     pd.DataFrame({"playlist": [0], "query": [0], "target": [1]}).to_parquet(tmp_path / "p.parquet")
     with pytest.raises(DataError) as err:
-        evaluate_step(str(emb), tmp_path / "v.parquet", tmp_path / "p.parquet", 2, "cosine", "miss", tmp_path / "m.json")
+        evaluate_step(
+            str(emb), tmp_path / "v.parquet", tmp_path / "p.parquet", 2, "cosine", "miss", tmp_path / "m.json"
+        )
     assert words in str(err.value) and str(emb) in str(err.value) and "re-run" in str(err.value)
     assert not (tmp_path / "m.json").exists()
 
@@ -207,7 +236,9 @@ def _mount(target: Path, opts: str) -> bool:
     target.mkdir(parents=True, exist_ok=True)
     if os.geteuid() != 0 or not shutil.which("mount"):
         return False
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(target)], capture_output=True).returncode == 0
+    return (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", opts, "tmpfs", str(target)], capture_output=True).returncode == 0
+    )
 
 
 @pytest.mark.parametrize("kind", ["read-only", "full"])
@@ -229,7 +260,7 @@ def test_real_read_only_or_full_results_folder(tmp_path, kind):
 
 
 def test_metadata_missing_columns_is_an_error(tmp_path):
-    from track2vec.recommend import read_metadata
+    from track2vec.catalog import read_metadata
 
     p = tmp_path / "m.csv"
     p.write_text("id,name\ntrack_1,A\n")
@@ -238,7 +269,7 @@ def test_metadata_missing_columns_is_an_error(tmp_path):
 
 
 def test_metadata_bad_rows_are_reported_and_skipped(tmp_path):
-    from track2vec.recommend import read_metadata
+    from track2vec.catalog import read_metadata
 
     p = tmp_path / "m.csv"
     p.write_text(

@@ -44,9 +44,11 @@ def test_popularity_suggest_excludes_query():
 
 
 def test_baseline_through_complete_playlists_and_save_load(tmp_path):
-    from track2vec.baselines import Baseline
-    from track2vec.evaluate import complete_playlists, evaluate_pairs
     import pandas as pd
+
+    from track2vec.baselines import Baseline
+    from track2vec.metrics import evaluate_pairs
+    from track2vec.models import complete_playlists
 
     offsets, values = csr([[0, 1, 2], [0, 3], [4, 4, 4, 4, 1]])
     b = Baseline.fit("cooccurrence", offsets, values, 6, window=1)

@@ -1,23 +1,37 @@
 import pytest
 import yaml
 
+from conftest import ROOT
 from track2vec.config import HYPERPARAMETERS, grid_entries, load_config, validate_config
 from track2vec.errors import ConfigError
-
-from conftest import ROOT
 
 
 def base():
     return {
         "playlists": "synthetic",
-        "defaults": {"dim": 8, "window": 2, "negatives": 3, "ns_exponent": 0.5, "subsample": 0.0, "epochs": 1, "learning_rate": 0.025, "batch_size": 64, "tied": False, "seed": 1},
+        "defaults": {
+            "dim": 8,
+            "window": 2,
+            "negatives": 3,
+            "ns_exponent": 0.5,
+            "subsample": 0.0,
+            "epochs": 1,
+            "learning_rate": 0.025,
+            "batch_size": 64,
+            "tied": False,
+            "seed": 1,
+        },
         "grid": {"a": {"dim": 16}, "b": None},
     }
 
 
 def test_shipped_configs_are_valid():
     for name in ("config.yaml", "tests/tiny.yaml"):
-        cfg = load_config(ROOT / name) if name == "config.yaml" else validate_config({**yaml.safe_load(open(ROOT / "config.yaml")), **yaml.safe_load(open(ROOT / name))})
+        cfg = (
+            load_config(ROOT / name)
+            if name == "config.yaml"
+            else validate_config({**yaml.safe_load(open(ROOT / "config.yaml")), **yaml.safe_load(open(ROOT / name))})
+        )
         assert cfg["grid"]
 
 
@@ -26,7 +40,14 @@ def test_default_grid_has_reference_entries():
     entries = grid_entries(cfg)
     assert 8 <= len(entries) <= 14
     ref = entries["seed_reference"]
-    assert (ref["dim"], ref["window"], ref["negatives"], ref["ns_exponent"], ref["subsample"], ref["tied"]) == (30, 3, 5, 0.5, 1e-5, True)
+    assert (ref["dim"], ref["window"], ref["negatives"], ref["ns_exponent"], ref["subsample"], ref["tied"]) == (
+        30,
+        3,
+        5,
+        0.5,
+        1e-5,
+        True,
+    )
     paper = entries["paper_music2"]
     assert (paper["window"], paper["ns_exponent"], paper["subsample"], paper["dim"]) == (3, -0.5, 1e-5, 50)
 
@@ -38,7 +59,59 @@ def test_defaults_filled_and_entries_merged():
     assert list(e) == ["a", "b"]
     assert e["a"]["dim"] == 16 and e["b"]["dim"] == 8
     assert list(e["a"]) == list(HYPERPARAMETERS)
-    assert e["a"]["artist_vectors"] is False   # optional in defaults: plain vectors
+    assert e["a"]["artist_vectors"] is True and e["a"]["popularity_prior"] == "auto"  # optional: config.yaml's
+
+
+def _config_yaml():
+    with open(ROOT / "config.yaml", encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def test_optional_defaults_are_config_yamls():
+    """config.yaml's `defaults:` are the one source: OPTIONAL_DEFAULTS repeats some of them for
+    configurations without config.yaml, and must agree."""
+    from track2vec.config import OPTIONAL_DEFAULTS
+
+    shipped = _config_yaml()["defaults"]
+    assert set(OPTIONAL_DEFAULTS) <= set(HYPERPARAMETERS)
+    assert {h: shipped[h] for h in OPTIONAL_DEFAULTS} == OPTIONAL_DEFAULTS
+
+
+def _schema_defaults(schema, path=()):
+    """(path, default) of every `default:` in the schema's properties, recursively."""
+    for name, sub in schema.get("properties", {}).items():
+        if "default" in sub:
+            yield (*path, name), sub["default"]
+        yield from _schema_defaults(sub, (*path, name))
+
+
+def test_schema_defaults_are_config_yamls():
+    """The schema fills in keys a configuration leaves out; its values are config.yaml's."""
+    from track2vec.config import load_schema
+
+    shipped = _config_yaml()
+    found = list(_schema_defaults(load_schema()))
+    assert len(found) >= 20
+    for path, default in found:
+        value = shipped
+        for key in path:
+            value = value[key] if isinstance(value, dict) and key in value else {}
+        if (
+            path[-1] in ("synthetic", "split", "evaluate", "best", "train", "radio", "report", "search")
+            and default == {}
+        ):
+            continue  # an object filled in key by key
+        assert value == default, f"schema default of {'.'.join(path)} is {default!r}, config.yaml says {value!r}"
+
+
+def test_schema_names_are_track2vec_names():
+    """Method names and the entry-name pattern come from track2vec.names."""
+    from track2vec import names
+    from track2vec.config import load_schema
+
+    schema = load_schema()
+    assert schema["definitions"]["hyperparameters"]["properties"]["method"]["enum"] == list(names.METHODS)
+    assert schema["properties"]["grid"]["propertyNames"]["pattern"] == f"^{names.ENTRY_PATTERN}$"
 
 
 def test_shipped_defaults_use_artist_vectors_but_the_papers_entries_do_not():
@@ -78,7 +151,7 @@ def test_command_line_strings_read_as_yaml():
     out = validate_config(cfg)
     assert out["oracle"] is False and out["best"]["embeddings_only"] is True and out["best"]["metric"] == "hr_at_k"
     assert out["replicates"] == 3 and out["cold_start"] == [0, 1]
-    assert out["playlists"] == "true"   # a path: strings stay strings
+    assert out["playlists"] == "true"  # a path: strings stay strings
     cfg["oracle"] = "maybe"
     with pytest.raises(ConfigError, match="'oracle'"):
         validate_config(cfg)
@@ -90,20 +163,24 @@ def test_nested_command_line_values_read_as_yaml():
     (through $ref, anyOf, patterns and list items) does not take the string."""
     from snakemake.cli import parse_config
 
-    given = parse_config([
-        "grid={a: {dim: 16, tied: true, ensemble_windows: [2, 1], popularity_prior: auto}, b: {popularity_prior: 0.01}}",
-        "defaults={dim: 8, window: 2, negatives: 3, ns_exponent: -0.5, subsample: 0, epochs: 1, learning_rate: 0.025, batch_size: 64, tied: false, seed: 1}",
-        "search={enabled: true, ranges: {window: [1, 4], subsample: {choices: [0.001, 0.01]}}}",
-        "radio={seeds: [123, Some Title]}",
-        "cold_start=[0, 2]",
-    ])
-    assert given["grid"]["a"]["dim"] == "16" and given["cold_start"] == ["0", "2"]   # what Snakemake passes
+    given = parse_config(
+        [
+            "grid={a: {dim: 16, tied: true, ensemble_windows: [2, 1], popularity_prior: auto}, "
+            "b: {popularity_prior: 0.01}}",
+            "defaults={dim: 8, window: 2, negatives: 3, ns_exponent: -0.5, subsample: 0, epochs: 1, "
+            "learning_rate: 0.025, batch_size: 64, tied: false, seed: 1}",
+            "search={enabled: true, ranges: {window: [1, 4], subsample: {choices: [0.001, 0.01]}}}",
+            "radio={seeds: [123, Some Title]}",
+            "cold_start=[0, 2]",
+        ]
+    )
+    assert given["grid"]["a"]["dim"] == "16" and given["cold_start"] == ["0", "2"]  # what Snakemake passes
     out = validate_config({"playlists": "synthetic", **given})
     a, b = out["grid"]["a"], out["grid"]["b"]
     assert (a["dim"], a["tied"], a["ensemble_windows"], a["popularity_prior"]) == (16, True, [2, 1], "auto")
     assert b["popularity_prior"] == 0.01 and out["defaults"]["ns_exponent"] == -0.5 and out["defaults"]["tied"] is False
     assert out["search"]["ranges"] == {"window": [1, 4], "subsample": {"choices": [0.001, 0.01]}}
-    assert out["radio"]["seeds"] == ["123", "Some Title"] and out["cold_start"] == [0, 2]   # titles and ids stay strings
+    assert out["radio"]["seeds"] == ["123", "Some Title"] and out["cold_start"] == [0, 2]  # titles and ids stay strings
     entries = grid_entries(out)
     assert entries["a"]["ensemble"] == 2 and entries["b"]["dim"] == 8
 

@@ -3,8 +3,9 @@
 Data steps are exactly reproducible. Training is bit-for-bit reproducible with one
 thread; with several threads TensorFlow may sum floating-point updates in another
 order, so embeddings can differ in the last bits and the metrics by a little
-(README, "Determinism"); the test bounds that difference.
+(docs/rerun.md); the test bounds that difference.
 """
+
 import hashlib
 import json
 import os
@@ -15,15 +16,19 @@ import numpy as np
 import pytest
 
 from track2vec import synthetic
-from track2vec.pipeline import evaluate_step, load_step, split_step, vocab_step
+from track2vec.pipeline.data import load_step
+from track2vec.pipeline.evaluate import evaluate_step
+from track2vec.pipeline.split import split_step
+from track2vec.pipeline.vocab import vocab_step
 
-from conftest import ROOT
+# the data steps and training end to end, in fresh processes
+pytestmark = pytest.mark.workflow
 
 TRAIN = """
 import sys
-from track2vec.pipeline import train_step
+from track2vec.pipeline.train import train_step
 hp = dict(dim=16, window=3, negatives=5, ns_exponent=0.75, subsample=1e-3, epochs=3,
-          learning_rate=0.025, min_learning_rate=1e-4, batch_size=256, tied=False, seed=1)
+          learning_rate=0.025, min_learning_rate=1e-4, batch_size=256, tied=False, artist_vectors=False, seed=1)
 if len(sys.argv) > 6:
     hp.update(tied=True, artist_vectors=True)
 train_step(sys.argv[1], sys.argv[2], hp, int(sys.argv[3]), sys.argv[4], sys.argv[5])
@@ -49,7 +54,9 @@ def prepare(d):
 
 def train_and_score(d, threads, tag, artists=False):
     emb, log = d / f"e{tag}.npy", d / f"l{tag}.tsv"
-    args = [str(d / "train.parquet"), str(d / "vocab.parquet"), str(threads), str(emb), str(log)] + (["artists"] if artists else [])
+    args = [str(d / "train.parquet"), str(d / "vocab.parquet"), str(threads), str(emb), str(log)] + (
+        ["artists"] if artists else []
+    )
     subprocess.run([sys.executable, "-c", TRAIN, *args], check=True, capture_output=True, timeout=300)
     evaluate_step(str(emb), d / "vocab.parquet", d / "val.parquet", 10, "cosine", "miss", d / f"m{tag}.json")
     return emb, d / f"m{tag}.json"
@@ -65,7 +72,17 @@ def two_runs(tmp_path_factory):
 
 def test_data_files_identical(two_runs):
     a, b = two_runs
-    for name in ("s.npy", "s.csv", "s.npz", "playlists.parquet", "vocab.parquet", "corpus.parquet", "train.parquet", "val.parquet", "test.parquet"):
+    for name in (
+        "s.npy",
+        "s.csv",
+        "s.npz",
+        "playlists.parquet",
+        "vocab.parquet",
+        "corpus.parquet",
+        "train.parquet",
+        "val.parquet",
+        "test.parquet",
+    ):
         assert sha(a / name) == sha(b / name), name
 
 

@@ -1,4 +1,5 @@
 """envs/*.yaml repeat the pins of pyproject.toml: one source of truth, checked here."""
+
 import re
 import tomllib
 

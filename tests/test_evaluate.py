@@ -1,4 +1,5 @@
 import math
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -6,7 +7,9 @@ import pytest
 from sklearn.neighbors import NearestNeighbors
 
 from track2vec.errors import DataError
-from track2vec.evaluate import check_embeddings, combine_embeddings, evaluate_pairs, hit_ranks, hr_ndcg, nearest_neighbours
+from track2vec.knn import nearest_neighbours
+from track2vec.metrics import evaluate_pairs, hit_ranks, hr_ndcg
+from track2vec.models import check_embeddings, combine_embeddings, popularity_prior
 
 
 def brute(emb, q, k, metric):
@@ -106,9 +109,11 @@ def test_check_embeddings():
 
 # --- the tile index behind nearest_neighbours: exact whatever the tiles -----------------------
 
+
 def _reference(emb, q, k, metric, exclude=None, query_vectors=None, prior=None):
     """Float64 brute force on the same prepared vectors: top k by score, ties to the lower index."""
-    from track2vec.evaluate import _prepare
+    from track2vec.knn import _prepare
+
     base, bias, shift = _prepare(emb, metric)
     if prior is not None:
         bias = bias + prior
@@ -138,7 +143,8 @@ def _clustered(rng, V, dim, n_clusters=6, spread=0.05):
 @pytest.fixture
 def small_tiles(monkeypatch):
     """Tiles of a few songs, so that tiny data exercises the multi-tile search."""
-    import track2vec.evaluate as ev
+    import track2vec.knn as ev
+
     monkeypatch.setattr(ev, "_TILE", 8)
     return ev
 
@@ -146,13 +152,13 @@ def small_tiles(monkeypatch):
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
 @pytest.mark.parametrize("kind", ["random", "clustered", "rare_near_origin"])
 def test_tiled_search_is_exact(small_tiles, metric, kind):
-    rng = np.random.default_rng(hash((metric, kind)) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(f"{metric}/{kind}".encode()))  # the same seed in every process
     V, dim = 600, 7
     if kind == "random":
         emb = rng.normal(size=(V, dim))
     elif kind == "clustered":
         emb = _clustered(rng, V, dim)
-    else:   # like word2vec: many small near-random vectors, a few large structured ones
+    else:  # like word2vec: many small near-random vectors, a few large structured ones
         emb = np.concatenate([_clustered(rng, 150, dim), 0.02 * rng.normal(size=(V - 150, dim))])
     emb = emb.astype(np.float32)
     q = rng.integers(0, V, 120)
@@ -238,8 +244,8 @@ def test_prior_scan_cuts_the_tiles_once_and_stays_exact(small_tiles, monkeypatch
     """Searching the same embedding again (the auto prior scan's 10 weights) reuses its k-means
     partition; another array, or the same one changed in place, still gets exact neighbours."""
     calls = []
-    real = small_tiles._Tiles.partition.__func__
-    monkeypatch.setattr(small_tiles._Tiles, "partition", classmethod(lambda cls, *a, **kw: calls.append(1) or real(cls, *a, **kw)))
+    real = small_tiles._partition
+    monkeypatch.setattr(small_tiles, "_partition", lambda *a, **kw: calls.append(1) or real(*a, **kw))
     monkeypatch.setattr(small_tiles, "_LAST_PARTITION", [None])
     rng = np.random.default_rng(21)
     V = 400
@@ -247,7 +253,7 @@ def test_prior_scan_cuts_the_tiles_once_and_stays_exact(small_tiles, monkeypatch
     q = rng.integers(0, V, 90)
     counts = rng.integers(0, 1000, V)
     for w in (0.0, 0.05, 0.2):
-        prior = small_tiles.popularity_prior(counts, w)
+        prior = popularity_prior(counts, w)
         idx, _ = nearest_neighbours(emb, q, k=10, metric=metric, prior=prior)
         assert (idx == _reference(emb, q, 10, metric, prior=prior)).all()
     assert len(calls) == 1
@@ -255,9 +261,9 @@ def test_prior_scan_cuts_the_tiles_once_and_stays_exact(small_tiles, monkeypatch
     other = emb.copy()
     nearest_neighbours(other, q, k=10, metric=metric)
     assert len(calls) == 3
-    nearest_neighbours(emb, q, k=10, metric=metric)   # only the last embedding's partition is kept
+    nearest_neighbours(emb, q, k=10, metric=metric)  # only the last embedding's partition is kept
     assert len(calls) == 4
-    emb[:] = emb[rng.permutation(V)]   # changed in place: the kept partition no longer fits, the result is still exact
+    emb[:] = emb[rng.permutation(V)]  # changed in place: the kept partition no longer fits, the result is still exact
     idx, _ = nearest_neighbours(emb, q, k=10, metric=metric)
     assert (idx == _reference(emb, q, 10, metric)).all()
     assert len(calls) == 4
@@ -273,14 +279,16 @@ def test_too_many_exclusions_raise():
 def test_tile_bounds_hold_for_any_bias(bias_kind):
     # the bounds must hold for any (vectors, bias) that _prepare may return, for example raw
     # inner products (bias 0, vectors of any norm)
-    from track2vec.evaluate import _Tiles
+    from track2vec.knn import _Tiles
+
     rng = np.random.default_rng(7)
     base = _clustered(rng, 500, 6, spread=0.3) * rng.uniform(0.1, 3, size=(500, 1))
     if bias_kind == "unit":
         base /= np.linalg.norm(base, axis=1, keepdims=True)
     e_sq = np.einsum("ij,ij->i", base, base)
-    bias = {"zero": np.zeros(500), "random": rng.normal(size=500), "euclidean": -0.5 * e_sq,
-            "unit": np.zeros(500)}[bias_kind]
+    bias = {"zero": np.zeros(500), "random": rng.normal(size=500), "euclidean": -0.5 * e_sq, "unit": np.zeros(500)}[
+        bias_kind
+    ]
     tiles = _Tiles(base, bias, e_sq, 16)
     assert len(tiles.size) > 10 and sorted(tiles.perm) == list(range(500))
     q = np.concatenate([rng.normal(size=(40, 6)) * 2, base[:20], np.zeros((1, 6))])
@@ -305,7 +313,6 @@ def test_tiled_search_all_scores_tie(small_tiles, monkeypatch, metric):
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
 def test_popularity_prior_ranks_like_float64_brute_force(metric):
-    from track2vec.evaluate import popularity_prior
 
     rng = np.random.default_rng(7)
     V = 700
@@ -326,7 +333,7 @@ def test_popularity_prior_ranks_like_float64_brute_force(metric):
     assert (idx == ref).all()
     plain = np.take_along_axis(s, ref, axis=1)
     want = plain if metric == "cosine" else np.sqrt(-2 * plain)
-    np.testing.assert_allclose(sc, want, atol=1e-9)   # the prior reorders, scores stay similarities/distances
+    np.testing.assert_allclose(sc, want, atol=1e-9)  # the prior reorders, scores stay similarities/distances
     # the prior changes the ranking towards popular songs
     base, _ = nearest_neighbours(emb, q, k=10, metric=metric)
     assert (base != idx).any()
@@ -334,7 +341,6 @@ def test_popularity_prior_ranks_like_float64_brute_force(metric):
 
 
 def test_popularity_prior_validation():
-    from track2vec.evaluate import popularity_prior
 
     assert popularity_prior(np.array([0, 3]), 0.0) is None
     np.testing.assert_allclose(popularity_prior(np.array([0, 3]), 2.0), [0.0, 2 * np.log(4)])
@@ -346,7 +352,7 @@ def test_popularity_prior_validation():
 
 def test_song_prior_needs_the_training_counts(tmp_path):
     from track2vec.errors import ConfigError
-    from track2vec.pipeline import song_prior
+    from track2vec.models import song_prior
 
     assert song_prior(None, 5, 0.0) is None
     with pytest.raises(ConfigError, match="popularity_prior"):
@@ -356,7 +362,7 @@ def test_song_prior_needs_the_training_counts(tmp_path):
 def test_float32_kth_filter_matches_a_per_row_sort():
     """The candidate filter of the tiled search: each row keeps the scores within 1.5 err of its
     k-th best float32 score, negative scores included (the sort key flips their bits)."""
-    from track2vec.evaluate import _within_float32_kth
+    from track2vec.knn import _within_float32_kth
 
     rng = np.random.default_rng(3)
     b, k = 40, 5
@@ -376,24 +382,24 @@ def test_float32_kth_filter_matches_a_per_row_sort():
     assert (s32[g2] == v2).all() and (rows[g2] == r2).all()
 
 
-def test_auto_popularity_prior_keeps_the_best_weight_smallest_on_ties(monkeypatch):
+def test_auto_popularity_prior_keeps_the_best_weight_smallest_on_ties():
     """popularity_prior: auto scores every weight of AUTO_PRIORS and keeps the best; equal scores
     go to the smaller weight. All songs equally similar: without a prior the lowest index comes
     first (a miss), any positive weight puts the most played song (the target) first."""
-    from track2vec import pipeline
+    from track2vec.models import AUTO_PRIORS
+    from track2vec.pipeline.evaluate import choose_prior
 
     V = 30
     emb = np.ones((V, 4), dtype=np.float32)
     counts = np.ones(V, dtype=np.int64)
     counts[25] = 50
-    monkeypatch.setattr(pipeline, "read_sequences", lambda path: (None, np.repeat(np.arange(V), counts), None))
     df = pd.DataFrame({"query": [3, 4, 5], "target": [25, 25, 25]})
-    out = pipeline._choose_prior(emb, df, V, "train.parquet", 1, "cosine", "miss", "hr_at_k", "e", pipeline._log)
-    assert [s["popularity_prior"] for s in out["popularity_prior_scan"]] == list(pipeline.AUTO_PRIORS)
+    out = choose_prior(emb, df, counts, 1, "cosine", "miss", "hr_at_k", "e")
+    assert [s["popularity_prior"] for s in out["popularity_prior_scan"]] == list(AUTO_PRIORS)
     assert out["popularity_prior_scan"][0]["hr_at_k"] == 0.0
     assert out["popularity_prior"] == 0.005 and out["hr_at_k"] == 1.0
     with pytest.raises(Exception, match="best.metric"):
-        pipeline._choose_prior(emb, df, V, "train.parquet", 1, "cosine", "miss", "value", "e", pipeline._log)
+        choose_prior(emb, df, counts, 1, "cosine", "miss", "value", "e")
 
 
 def test_combined_embedding_cosine_is_the_mean_of_the_members():
@@ -413,7 +419,9 @@ def test_combined_embedding_cosine_is_the_mean_of_the_members():
     want = sum(cos(m) for m in members) / 3
     np.testing.assert_allclose(e.astype(np.float64) @ e.T.astype(np.float64), want, atol=1e-5)
     # one member: its cosine geometry unchanged
-    np.testing.assert_allclose(combine_embeddings(members[:1]) @ combine_embeddings(members[:1]).T, cos(members[0]), atol=1e-5)
+    np.testing.assert_allclose(
+        combine_embeddings(members[:1]) @ combine_embeddings(members[:1]).T, cos(members[0]), atol=1e-5
+    )
     with pytest.raises(ValueError, match="different numbers of rows"):
         combine_embeddings([members[0], members[1][:10]])
     with pytest.raises(ValueError, match="at least one"):
@@ -427,10 +435,12 @@ def test_search_trials_ranked_by_best_metric(tmp_path, metric, best):
     import json
 
     from track2vec.config import HYPERPARAMETERS
-    from track2vec.pipeline import aggregate_step, search_step
+    from track2vec.pipeline.aggregate import aggregate_step, search_step
 
     scores = {"base": (0.30, 0.20), "search_01": (0.50, 0.25), "search_02": (0.40, 0.30)}
-    entries = {name: {**dict.fromkeys(HYPERPARAMETERS, 1), "method": "sgns", "popularity_prior": 0.0} for name in scores}
+    entries = {
+        name: {**dict.fromkeys(HYPERPARAMETERS, 1), "method": "sgns", "popularity_prior": 0.0} for name in scores
+    }
     metrics, logs = {}, {}
     for name, (hr, ndcg) in scores.items():
         metrics[name] = tmp_path / f"{name}.json"
@@ -438,7 +448,9 @@ def test_search_trials_ranked_by_best_metric(tmp_path, metric, best):
         logs[name] = tmp_path / f"{name}.tsv"
         logs[name].write_text("epoch\tseconds\n1\t2.0\n")
     trials = ["search_01", "search_02"]
-    table = search_step({t: entries[t] for t in trials}, {t: metrics[t] for t in trials}, logs, tmp_path / "search.tsv", metric)
+    table = search_step(
+        {t: entries[t] for t in trials}, {t: metrics[t] for t in trials}, logs, tmp_path / "search.tsv", metric
+    )
     assert list(table["entry"]) == [best, *(t for t in trials if t != best)]
     grid = aggregate_step(entries, metrics, logs, tmp_path / "grid.tsv", trials=trials, metric=metric)
     assert list(grid["entry"]) == ["base", best]

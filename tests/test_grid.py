@@ -3,7 +3,6 @@ import pytest
 from scipy import stats
 
 from track2vec.grid import (
-    adjacent_pair_counts,
     ensemble_members,
     entry_of,
     run_ids,
@@ -14,6 +13,7 @@ from track2vec.grid import (
     training_params,
     training_sources,
 )
+from track2vec.metrics import adjacent_pair_counts
 
 
 def test_run_ids_and_params():
@@ -33,7 +33,16 @@ def test_t_interval_matches_scipy():
 
 
 def test_search_trials_seeded_and_in_range():
-    search = {"trials": 6, "seed": 1, "ranges": {"window": [1, 9], "subsample": [1e-5, 1e-2], "ns_exponent": [-1.0, 1.0], "tied": {"choices": [True, False]}}}
+    search = {
+        "trials": 6,
+        "seed": 1,
+        "ranges": {
+            "window": [1, 9],
+            "subsample": [1e-5, 1e-2],
+            "ns_exponent": [-1.0, 1.0],
+            "tied": {"choices": [True, False]},
+        },
+    }
     defaults = {"window": 3, "subsample": 1e-5, "ns_exponent": 0.75, "tied": False}
     a, b = search_trials(search, defaults), search_trials(search, defaults)
     assert a == b and list(a) == [f"search_{i:02d}" for i in range(1, 7)]
@@ -80,8 +89,11 @@ def test_ensemble_members_seeds_and_shared_trainings():
 
 def test_ensemble_windows_members_and_reuse():
     hp = {"method": "sgns", "dim": 8, "seed": 1, "window": 3, "ensemble": 1, "ensemble_windows": None}
-    entries = {"a": hp, "mix": {**hp, "ensemble": 3, "ensemble_windows": [3, 1, 5]},
-               "w5": {**hp, "window": 5, "seed": 3}}
+    entries = {
+        "a": hp,
+        "mix": {**hp, "ensemble": 3, "ensemble_windows": [3, 1, 5]},
+        "w5": {**hp, "window": 5, "seed": 3},
+    }
     runs = run_ids(entries, 2)
     got = [training_params(entries, m, ("window", "seed")) for m in ensemble_members(entries, "mix+r2")]
     assert got == [{"window": 3, "seed": 4}, {"window": 1, "seed": 5}, {"window": 5, "seed": 6}]

@@ -1,4 +1,5 @@
 """Replicates, random search, baselines and best.embeddings_only through the workflow (tiny data)."""
+
 import json
 
 import pandas as pd
@@ -6,6 +7,8 @@ import pytest
 import yaml
 
 from conftest import ROOT, snakemake
+
+pytestmark = pytest.mark.workflow
 
 
 @pytest.fixture(scope="module")
@@ -18,8 +21,12 @@ def grid_run(tmp_path_factory):
         cold_start=[0, 1],
         best={"metric": "hr_at_k", "embeddings_only": True},
         search={"enabled": True, "trials": 2, "seed": 3, "ranges": {"window": [1, 4], "ns_exponent": [-0.5, 0.75]}},
-        grid={"cooccurrence": {"method": "cooccurrence", "window": 2}, "base": {"epochs": 3}, "base_x2": {"epochs": 3, "ensemble": 2},
-              "base_w31": {"epochs": 3, "ensemble_windows": [3, 1]}},
+        grid={
+            "cooccurrence": {"method": "cooccurrence", "window": 2},
+            "base": {"epochs": 3},
+            "base_x2": {"epochs": 3, "ensemble": 2},
+            "base_w31": {"epochs": 3, "ensemble_windows": [3, 1]},
+        },
         radio={"seeds": []},
     )
     cfg["defaults"]["epochs"] = 3
@@ -40,7 +47,9 @@ def test_replicates_give_intervals(grid_run):
     # the second replicate trained with the next seed: a different embedding
     import numpy as np
 
-    assert not np.array_equal(np.load(grid_run / "embeddings" / "base.npy"), np.load(grid_run / "embeddings" / "base+r2.npy"))
+    assert not np.array_equal(
+        np.load(grid_run / "embeddings" / "base.npy"), np.load(grid_run / "embeddings" / "base+r2.npy")
+    )
     # a baseline is deterministic: one run
     assert grid.loc["cooccurrence", "replicates"] == 1
 
@@ -58,13 +67,15 @@ def test_search_trials_and_best_only_among_embeddings(grid_run):
     assert score["entry"] == best["entry"] and score["replicates"] == 2
     assert score["hr_ci"][0] <= score["hr_at_k"] <= score["hr_ci"][1]
     assert set(score["cold_start"]) == {"0", "1"}
-    assert 0 < score["oracle"]["hr_at_k"] <= 1 and score["share_of_oracle"] == pytest.approx(score["hr_at_k"] / score["oracle"]["hr_at_k"])
+    assert 0 < score["oracle"]["hr_at_k"] <= 1 and score["share_of_oracle"] == pytest.approx(
+        score["hr_at_k"] / score["oracle"]["hr_at_k"]
+    )
 
 
 def test_ensemble_combines_members_and_reuses_identical_trainings(grid_run):
     import numpy as np
 
-    from track2vec.evaluate import combine_embeddings
+    from track2vec.models import combine_embeddings
 
     emb = grid_run / "embeddings"
     # run 1 of base_x2 = seeds 1 and 2 = the runs base and base+r2: read from there, not trained again
@@ -80,8 +91,10 @@ def test_ensemble_combines_members_and_reuses_identical_trainings(grid_run):
     assert grid.loc["base_x2", "ensemble"] == 2 and grid.loc["base", "ensemble"] == 1
     # its training time is that of all its members (mean over its two runs)
     logs = grid_run / "train_log"
-    per_run = [sum(pd.read_csv(logs / f"{m}.tsv", sep="\t")["seconds"].sum() for m in ms)
-               for ms in (["base", "base+r2"], ["base_x2+m3", "base_x2+m4"])]
+    per_run = [
+        sum(pd.read_csv(logs / f"{m}.tsv", sep="\t")["seconds"].sum() for m in ms)
+        for ms in (["base", "base+r2"], ["base_x2+m3", "base_x2+m4"])
+    ]
     assert grid.loc["base_x2", "train_seconds"] == pytest.approx(np.mean(per_run), abs=2e-3)
 
 
@@ -90,7 +103,7 @@ def test_ensemble_windows_train_each_member_with_its_window(grid_run):
     with window 1; run 2's window-3 member (seed 3) is base_x2's, its window-1 member is new."""
     import numpy as np
 
-    from track2vec.evaluate import combine_embeddings
+    from track2vec.models import combine_embeddings
 
     emb, logs = grid_run / "embeddings", grid_run / "logs" / "train"
     assert not (emb / "base_w31+m1.npy").exists() and not (emb / "base_w31+m3.npy").exists()
@@ -101,7 +114,10 @@ def test_ensemble_windows_train_each_member_with_its_window(grid_run):
         want = combine_embeddings([np.load(emb / f"{m}.npy") for m in members])
         np.testing.assert_array_equal(np.load(emb / f"{run}.npy"), want)
     # a window-1 member forms fewer pairs than base's window 3 (same seed stream, same epochs)
-    pairs = {m: pd.read_csv(grid_run / "train_log" / f"{m}.tsv", sep="\t")["positive_pairs"].sum() for m in ("base", "base_w31+m2")}
+    pairs = {
+        m: pd.read_csv(grid_run / "train_log" / f"{m}.tsv", sep="\t")["positive_pairs"].sum()
+        for m in ("base", "base_w31+m2")
+    }
     assert pairs["base_w31+m2"] < 0.75 * pairs["base"]
     grid = pd.read_csv(grid_run / "grid.tsv", sep="\t").set_index("entry")
     assert grid.loc["base_w31", "ensemble"] == 2 and grid.loc["base_w31", "ensemble_windows"] == "3,1"

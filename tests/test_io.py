@@ -2,10 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import SHARED_ECOMMERCE, save_object_array
 from track2vec.errors import DataError
 from track2vec.io import load_playlists, read_playlists, read_sequences, write_playlists, write_sequences
-
-from conftest import SHARED_ECOMMERCE, save_object_array
 
 
 def test_deezer_layout_tracks_and_artists(deezer_npy):
@@ -18,7 +17,9 @@ def test_deezer_layout_tracks_and_artists(deezer_npy):
 
 def test_deezer_layout_track_without_artist_and_artist_of_next_playlist(tmp_path):
     # the last track of playlist 0 has no artist; playlist 1 starts with an artist token
-    path = save_object_array(tmp_path / "x.npy", [["track_1", "artist_1", "track_2"], ["artist_9", "track_3", "artist_3"]])
+    path = save_object_array(
+        tmp_path / "x.npy", [["track_1", "artist_1", "track_2"], ["artist_9", "track_3", "artist_3"]]
+    )
     pl = read_playlists(path)
     assert pl.to_lists() == [["track_1", "track_2"], ["track_3"]]
     assert pl.artists.to_pylist() == ["artist_1", None, "artist_3"]
@@ -134,7 +135,7 @@ def test_object_ids_are_the_ids_and_fall_back_without_a_buffer(monkeypatch):
 def test_factorize_merges_equal_values_held_by_distinct_objects():
     from track2vec.io import _factorize_tokens
 
-    a, b = "x" * 30, "".join(["x"] * 30)   # equal values, two objects
+    a, b = "x" * 30, "".join(["x"] * 30)  # equal values, two objects
     assert a is not b
     flat = np.array([a, "y", b, "y", np.str_("y"), a], dtype=object)
     codes, uniques = _factorize_tokens(flat)
@@ -147,7 +148,9 @@ def test_factorize_merges_equal_values_held_by_distinct_objects():
 
 def test_playlists_given_as_unicode_arrays_and_tuples(tmp_path):
     # numpy str arrays hand out a new object per token: the reader merges them by value
-    path = save_object_array(tmp_path / "u.npy", [np.array(["track_1", "artist_1", "track_2", "artist_1"]), ("track_1", "artist_1")])
+    path = save_object_array(
+        tmp_path / "u.npy", [np.array(["track_1", "artist_1", "track_2", "artist_1"]), ("track_1", "artist_1")]
+    )
     pl = read_playlists(path)
     assert pl.to_lists() == [["track_1", "track_2"], ["track_1"]]
     assert pl.artists.to_pylist() == ["artist_1", "artist_1", "artist_1"]
@@ -168,11 +171,11 @@ def test_paired_layout_with_odd_lengths(tmp_path):
 @pytest.mark.parametrize(
     "lists, message",
     [
-        ([["a", "x", "b", 7]], "playlist 0 holds a int token (7)"),           # a side token, even lengths
+        ([["a", "x", "b", 7]], "playlist 0 holds a int token (7)"),  # a side token, even lengths
         ([["a", "x", "b"], ["c", None]], "playlist 1 holds a NoneType token"),  # a side token, odd start
-        ([["a", "x"], [3.5, "y"]], "playlist 1 holds a float token (3.5)"),     # an item
+        ([["a", "x"], [3.5, "y"]], "playlist 1 holds a float token (3.5)"),  # an item
         ([["a", "x"], [float("nan"), "y"]], "playlist 1 holds a float token (nan)"),
-        ([["a", "x"], [["list"], "y"]], "playlist 1 holds a list token"),      # unhashable
+        ([["a", "x"], [["list"], "y"]], "playlist 1 holds a list token"),  # unhashable
     ],
 )
 def test_paired_layout_bad_tokens(tmp_path, lists, message):
@@ -206,7 +209,7 @@ def test_deezer_layout_matches_a_plain_python_reading(tmp_path, seed):
         p = []
         for _ in range(rng.integers(0, 6)):
             p.append(f"track_{rng.integers(0, 12)}")
-            if seed % 2 == 0 or rng.random() < 0.7:   # even seeds: strict alternation
+            if seed % 2 == 0 or rng.random() < 0.7:  # even seeds: strict alternation
                 p.append(f"artist_{rng.integers(0, 4)}")
             if seed % 2 == 1 and rng.random() < 0.1:
                 p.append("other")
@@ -221,8 +224,9 @@ def test_deezer_layout_matches_a_plain_python_reading(tmp_path, seed):
 
 
 def test_playlists_built_from_codes():
-    from track2vec.io import Playlists
     import pyarrow as pa
+
+    from track2vec.io import Playlists
 
     d = pa.array(["t1", "a1", "t2"])
     pl = Playlists(None, None, np.array([0, 2, 3]), "x", (np.array([0, 2, 0]), d), (np.array([1, -1, 1]), d))

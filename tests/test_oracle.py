@@ -3,7 +3,9 @@ import pandas as pd
 
 from track2vec import synthetic
 from track2vec.oracle import oracle_rankings, oracle_scores
-from track2vec.pipeline import load_step, split_step, vocab_step
+from track2vec.pipeline.data import load_step
+from track2vec.pipeline.split import split_step
+from track2vec.pipeline.vocab import vocab_step
 
 
 def test_oracle_ranking_is_the_generator_kernel(tmp_path):
@@ -11,7 +13,9 @@ def test_oracle_ranking_is_the_generator_kernel(tmp_path):
     synthetic.write(ds, tmp_path / "s.npy", tmp_path / "s.csv", tmp_path / "s.npz")
     load_step(str(tmp_path / "s.npy"), tmp_path / "p.parquet")
     vocab_step(tmp_path / "p.parquet", 2, tmp_path / "v.parquet", tmp_path / "c.parquet")
-    split_step(tmp_path / "c.parquet", 300, 300, 4, tmp_path / "t.parquet", tmp_path / "val.parquet", tmp_path / "test.parquet")
+    split_step(
+        tmp_path / "c.parquet", 300, 300, 4, tmp_path / "t.parquet", tmp_path / "val.parquet", tmp_path / "test.parquet"
+    )
     vocab = pd.read_parquet(tmp_path / "v.parquet")
     model = synthetic.load_model(tmp_path / "s.npz")
     lookup = synthetic.token_to_index(model)

@@ -1,14 +1,15 @@
 """Property-based tests (hypothesis) over the readers and the metrics."""
+
 import numpy as np
 import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from track2vec.evaluate import hit_ranks, hr_ndcg, nearest_neighbours
-from track2vec.io import read_playlists
-from track2vec.vocab import build_vocabulary
-
 from conftest import save_object_array
+from track2vec.io import read_playlists
+from track2vec.knn import nearest_neighbours
+from track2vec.metrics import hit_ranks, hr_ndcg
+from track2vec.vocab import build_vocabulary
 
 ids = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=40)
 playlists = st.lists(st.lists(ids, min_size=0, max_size=12), min_size=1, max_size=15)
@@ -19,7 +20,7 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 @given(playlists, st.data())
 def test_deezer_npy_round_trip(tmp_path, lists, data):
     """Any track ids (unicode, long) written in the Deezer layout come back unchanged, in order."""
-    lists = [l for l in lists]
+    lists = [x for x in lists]
     tokens = [[x for t in p for x in (f"track_{t}", f"artist_{len(t)}")] for p in lists]
     if not any(tokens):
         return
@@ -73,7 +74,9 @@ def test_neighbours_are_the_best_k(V, dim, seed, metric):
     for row, s, qi in zip(idx, scores, q):
         assert qi not in row and len(set(row)) == k
         if metric == "cosine":
-            e = emb / np.where(np.linalg.norm(emb, axis=1, keepdims=True) == 0, 1, np.linalg.norm(emb, axis=1, keepdims=True))
+            e = emb / np.where(
+                np.linalg.norm(emb, axis=1, keepdims=True) == 0, 1, np.linalg.norm(emb, axis=1, keepdims=True)
+            )
             all_s = e @ e[qi]
             all_s[qi] = -np.inf
             # nothing outside beats the k-th

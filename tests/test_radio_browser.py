@@ -1,33 +1,31 @@
 """The radio page in a real browser: headless Chromium plays local previews one after another,
 moving on when a preview ends and when one fails to load (404, corrupt file)."""
+
 import functools
 import http.server
-import shutil
 import struct
 import threading
-import time
 import wave
-from pathlib import Path
 
 import pytest
 
-from track2vec.radio import write_radio
-from track2vec.recommend import RadioWalk
+from conftest import CHROMEDRIVER, CHROMIUM, ROOT, needs_chromium
+from track2vec.radio import RadioWalk, write_radio
 
-from conftest import ROOT
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 selenium = pytest.importorskip("selenium", reason="selenium is not installed (pip install -e '.[test]')")
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and Path(CHROMEDRIVER).exists()),
-    reason="needs /usr/bin/chromium and chromedriver (apt-get install chromium chromium-driver)",
-)
+pytestmark = needs_chromium
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required", "--window-size=900,900",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+    "--window-size=900,900",
 ]
 
 
@@ -74,12 +72,29 @@ def test_radio_page_plays_and_advances_on_end_and_on_error(server, tmp_path):
         ("Last Song", "Zoë Müller", f"{base}/c.wav"),
     ]
     tracks = [
-        {"step": i, "index": i, "track_id": f"track_{i}", "title": t, "artist": a, "preview": p,
-         "played": bool(p), "score": None if i == 0 else 0.9, "candidates": []}
+        {
+            "step": i,
+            "index": i,
+            "track_id": f"track_{i}",
+            "title": t,
+            "artist": a,
+            "preview": p,
+            "played": bool(p),
+            "score": None if i == 0 else 0.9,
+            "candidates": [],
+        }
         for i, (t, a, p) in enumerate(songs)
     ]
-    walk = RadioWalk(query="Holy Planet", seed_index=0, nb_steps=5, nb_candidates=3, seed=0,
-                     entry="test", metric="cosine", tracks=tracks)
+    walk = RadioWalk(
+        query="Holy Planet",
+        seed_index=0,
+        nb_steps=5,
+        nb_candidates=3,
+        seed=0,
+        entry="test",
+        metric="cosine",
+        tracks=tracks,
+    )
     write_radio(walk, folder / "radio.m3u8", folder / "radio.json", folder / "radio.html")
 
     opts = webdriver.ChromeOptions()
@@ -92,7 +107,7 @@ def test_radio_page_plays_and_advances_on_end_and_on_error(server, tmp_path):
         driver.set_page_load_timeout(30)
         driver.get(f"{base}/radio.html")
         listed = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#tracks li")]
-        for (title, artist, _), text in zip(songs, listed):
+        for (title, artist, _), text in zip(songs, listed, strict=False):
             assert title in text and artist in text
         assert len(listed) == len(songs)
         assert "no preview" in listed[3]
@@ -102,7 +117,11 @@ def test_radio_page_plays_and_advances_on_end_and_on_error(server, tmp_path):
         )
         log = driver.execute_script("return window.radioLog")
         assert [(e["index"], e["event"]) for e in log] == [
-            (0, "ended"), (1, "error"), (2, "ended"), (3, "error"), (4, "ended"),
+            (0, "ended"),
+            (1, "error"),
+            (2, "ended"),
+            (3, "error"),
+            (4, "ended"),
         ]
         failed = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "#tracks li.failed")]
         assert [f.split(" —")[0] for f in failed] == ["Missing Preview (404)", "Rock & <Roll>"]

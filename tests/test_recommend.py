@@ -1,4 +1,6 @@
-"""Song search, playlist completion, radio: the Python API, the track2vec command and the radio rule."""
+"""Song search, playlist completion, radio: the catalog, the radio walk, the Python API, the track2vec
+command and the radio rule."""
+
 import json
 import subprocess
 import sys
@@ -7,34 +9,59 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from track2vec import cli
+import track2vec.recommend
+from track2vec import catalog as catalog_module
+from track2vec import cli, radio
+from track2vec.baselines import Baseline
+from track2vec.catalog import Catalog, SongNotFoundError, read_metadata
 from track2vec.errors import DataError
-from track2vec.evaluate import complete_playlists, hr_ndcg, nearest_neighbours
-from track2vec.radio import to_html, to_m3u8
-from track2vec.recommend import Recommender, SongNotFoundError, read_metadata
+from track2vec.knn import nearest_neighbours
+from track2vec.metrics import hr_ndcg
+from track2vec.models import Embedding, complete_playlists
+from track2vec.radio import RadioWalk, to_html, to_m3u8, walk_radio
+from track2vec.recommend import Recommender
 from track2vec.text import normalize_title, slugify
-
-from conftest import ROOT
 
 
 # ---------------------------------------------------------------------------------- a small model
 @pytest.fixture
-def small():
-    """40 songs on a noisy circle (neighbours = adjacent songs); metadata for most of them."""
+def small_data():
+    """40 songs on a noisy circle (neighbours = adjacent songs); metadata for most of them (not 9 and 10);
+    no preview for every fourth song (3, 7, 11, ...)."""
     V = 40
     rng = np.random.default_rng(0)
     angle = np.arange(V) * 2 * np.pi / V
     emb = np.c_[np.cos(angle), np.sin(angle), 0.01 * rng.normal(size=(V, 2))].astype(np.float32)
-    vocab = pd.DataFrame({"index": np.arange(V), "track_id": [f"track_{100 + i}" for i in range(V)],
-                          "count": np.arange(V, 0, -1) + 1, "artist_id": [f"artist_{i % 5}" for i in range(V)]})
+    vocab = pd.DataFrame(
+        {
+            "index": np.arange(V),
+            "track_id": [f"track_{100 + i}" for i in range(V)],
+            "count": np.arange(V, 0, -1) + 1,
+            "artist_id": [f"artist_{i % 5}" for i in range(V)],
+        }
+    )
     titles = {0: "Café Déjà-vu", 1: "Cafe", 2: "Le café du coin", 3: "CAFÉ DÉJÀ-VU (Live)", 5: "Mañana", 7: "NA"}
-    meta = pd.DataFrame({
-        "track_id": [f"track_{100 + i}" for i in range(V) if i not in (9, 10)],
-        "title": [titles.get(i, f"Song {i}") for i in range(V) if i not in (9, 10)],
-        "name": [f"Artist {i % 5}" for i in range(V) if i not in (9, 10)],
-        "preview": ["" if i % 4 == 3 else f"http://x/{i}.mp3" for i in range(V) if i not in (9, 10)],
-    })
+    meta = pd.DataFrame(
+        {
+            "track_id": [f"track_{100 + i}" for i in range(V) if i not in (9, 10)],
+            "title": [titles.get(i, f"Song {i}") for i in range(V) if i not in (9, 10)],
+            "name": [f"Artist {i % 5}" for i in range(V) if i not in (9, 10)],
+            "preview": ["" if i % 4 == 3 else f"http://x/{i}.mp3" for i in range(V) if i not in (9, 10)],
+        }
+    )
+    return vocab, emb, meta
+
+
+@pytest.fixture
+def small(small_data):
+    vocab, emb, meta = small_data
     return Recommender(vocab, emb, meta, metric="cosine", entry="small")
+
+
+@pytest.fixture
+def catalog(small_data):
+    vocab, _, meta = small_data
+    return Catalog(vocab, meta)
 
 
 def test_text_helpers():
@@ -44,26 +71,109 @@ def test_text_helpers():
     assert slugify("♪♪") == "seed"
 
 
-def test_find_exact_first_then_partial_accent_and_case_insensitive(small):
-    hits = small.find("cafe deja-vu")
+# ---------------------------------------------------------------------------------- the catalog
+def test_catalog_joins_the_vocabulary_and_its_metadata(catalog, small_data):
+    vocab, _, _ = small_data
+    songs = catalog.songs
+    assert catalog.size == len(songs) == 40 and songs["index"].tolist() == list(range(40))
+    assert {"track_id", "count", "artist_id", "title", "artist", "preview", "has_metadata"} <= set(songs.columns)
+    assert songs["track_id"].tolist() == vocab["track_id"].tolist()
+    assert not songs["has_metadata"].iloc[[9, 10]].any() and songs["has_metadata"].sum() == 38
+    assert songs.loc[9, "title"] == "" and songs.loc[9, "artist"] == "artist_4"  # the artist's id stands in
+    assert songs.loc[7, "title"] == "NA"  # a title, not a missing value
+    assert catalog.track(5) == {
+        "index": 5,
+        "track_id": "track_105",
+        "title": "Mañana",
+        "artist": "Artist 0",
+        "preview": "http://x/5.mp3",
+        "count": 36,
+    }
+    assert catalog.label(5) == "Mañana — Artist 0"
+
+
+def test_catalog_without_metadata_and_with_bare_numeric_ids(small_data):
+    vocab, _, meta = small_data
+    bare = Catalog(vocab)
+    assert bare.size == 40 and not bare.songs["has_metadata"].any()
+    assert bare.label(3) == "track_103 — artist_3" and bare.track(3)["title"] == "track_103"
+    assert bare.find("song").empty and bare.resolve("track_103") == 3
+    # TracksArtists.csv may hold bare Deezer ids where the playlists say track_<id>
+    numeric = meta.assign(track_id=meta["track_id"].str.removeprefix("track_"))
+    assert Catalog(vocab, numeric).songs.equals(Catalog(vocab, meta).songs)
+
+
+def test_find_exact_first_then_partial_accent_and_case_insensitive(catalog):
+    hits = catalog.find("cafe deja-vu")
     assert list(hits["index"]) == [0, 3] and list(hits["match"]) == ["exact", "partial"]
-    hits = small.find("CAFÉ")
+    hits = catalog.find("CAFÉ")
     assert list(hits["index"]) == [1, 0, 2, 3]  # the exact match first, then by popularity
     assert list(hits["match"]) == ["exact", "partial", "partial", "partial"]
-    assert small.find("manana")["title"].tolist() == ["Mañana"]
-    assert small.find("NA", limit=1)["index"].tolist() == [7]  # "NA" is a title, not a missing value
-    assert small.find("nothing like this").empty
+    assert list(hits.columns) == ["index", "track_id", "title", "artist", "count", "preview", "match"]
+    assert catalog.find("  café   DÉJÀ-VU ")["index"].tolist() == [0, 3]  # spaces collapsed too
+    assert catalog.find("manana")["title"].tolist() == ["Mañana"]
+    assert catalog.find("MAÑANA")["match"].tolist() == ["exact"]
+    assert catalog.find("NA", limit=1)["index"].tolist() == [7]  # "NA" is a title, not a missing value
+    assert catalog.find("cafe", limit=2)["index"].tolist() == [1, 0]
+    assert catalog.find("nothing like this").empty
+    empty = catalog.find("   ")
+    assert empty.empty and "match" in empty.columns
 
 
-def test_resolve_ids_titles_and_indices(small):
-    assert small.resolve("track_105") == 5
-    assert small.resolve("#12") == 12 and small.resolve(12) == 12
-    assert small.resolve("mañana") == 5 and small.resolve("cafe") == 1
-    assert small.resolve("track_109") == 9  # no metadata: still usable by id
+def test_resolve_ids_titles_and_indices(catalog):
+    assert catalog.resolve("track_105") == 5 and catalog.resolve(" track_105 ") == 5
+    assert catalog.resolve("#12") == 12 and catalog.resolve(12) == 12 and catalog.resolve(np.int64(12)) == 12
+    assert catalog.resolve("mañana") == 5 and catalog.resolve("cafe") == 1  # exact before partial
+    assert catalog.resolve("déjà") == 0  # partial: the most played first
+    assert catalog.resolve("track_109") == 9  # no metadata: still usable by id
+
+
+def test_resolve_says_what_to_give_when_nothing_matches(catalog):
+    with pytest.raises(SongNotFoundError) as exc:
+        catalog.resolve("no such song")
+    message = str(exc.value)
+    assert "'no such song'" in message and "title" in message and "'track_100'" in message
+    assert "#<vocabulary index>" in message and "track2vec find" in message
+    assert isinstance(exc.value, LookupError)
+    for index in (400, -1, "#40"):
+        with pytest.raises(SongNotFoundError, match="the vocabulary has 40 songs"):
+            catalog.resolve(index)
+
+
+def test_recommender_delegates_to_its_catalog(small, catalog):
+    assert isinstance(small.catalog, Catalog) and small.songs is small.catalog.songs
+    assert small.songs.equals(catalog.songs) and small.size == catalog.size == 40
+    assert small.find("CAFÉ").equals(catalog.find("CAFÉ"))
+    assert small.resolve("mañana") == catalog.resolve("mañana") == 5
+    assert small.label(9) == catalog.label(9) and small.track(5) == catalog.track(5)
     with pytest.raises(SongNotFoundError, match="find"):
         small.resolve("no such song")
-    with pytest.raises(SongNotFoundError):
-        small.resolve(400)
+
+
+def test_recommend_re_exports_the_moved_names():
+    assert track2vec.recommend.SongNotFoundError is catalog_module.SongNotFoundError
+    assert track2vec.recommend.read_metadata is catalog_module.read_metadata
+    assert track2vec.recommend.RadioWalk is radio.RadioWalk
+    assert {"Recommender", "RadioWalk", "SongNotFoundError", "read_metadata"} <= set(track2vec.recommend.__all__)
+
+
+def test_layers_import_downwards_only():
+    """catalog <- radio <- recommend <- cli; none of them imports the pipeline package."""
+    code = (
+        "import sys; import track2vec.{mod}; "
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('track2vec.'))))"
+    )
+    above = {
+        "catalog": {"radio", "recommend", "cli"},
+        "radio": {"recommend", "cli"},
+        "recommend": {"cli"},
+        "cli": set(),
+    }
+    for mod, higher in above.items():
+        out = subprocess.run([sys.executable, "-c", code.format(mod=mod)], capture_output=True, text=True, check=True)
+        loaded = set(out.stdout.split())
+        assert not {m for m in loaded if m.startswith("track2vec.pipeline")}, (mod, loaded)
+        assert not {f"track2vec.{h}" for h in higher} & loaded, (mod, loaded)
 
 
 def test_songs_without_metadata_are_shown_by_id(small):
@@ -112,10 +222,10 @@ def test_radio_never_repeats_and_stays_within_candidates(small):
         idx = [t["index"] for t in walk.tracks]
         assert idx[0] == 20 and len(idx) == 31
         assert len(set(idx)) == len(idx)
-        for prev, t in zip(walk.tracks, walk.tracks[1:]):
+        for prev, t in zip(walk.tracks, walk.tracks[1:], strict=False):
             # the candidates are the 3 nearest songs of the previous one, among those not yet played
             played = [u["index"] for u in walk.tracks[: t["step"]]]
-            expected = nearest_neighbours(small.embeddings, [prev["index"]], k=3, exclude=np.array([played]))[0][0]
+            expected = nearest_neighbours(small.model.matrix, [prev["index"]], k=3, exclude=np.array([played]))[0][0]
             assert t["candidates"] == expected.tolist() and t["index"] in t["candidates"]
     a = small.radio("Song 20", nb_steps=10, seed=3).to_dict()
     b = small.radio("Song 20", nb_steps=10, seed=3).to_dict()
@@ -141,6 +251,81 @@ def test_radio_skips_songs_without_preview_and_goes_on(small):
     assert len(long.tracks) == 40 and "every song" in long.messages[-1]
 
 
+# ---------------------------------------------------------------------------------- the radio walk
+def test_walk_radio_is_the_recommenders_radio(small, catalog, small_data):
+    _, emb, _ = small_data
+    for model in (emb, Embedding(emb)):
+        walk = walk_radio(model, catalog, "Song 20", nb_steps=12, nb_candidates=4, seed=7, entry="small")
+        assert isinstance(walk, RadioWalk)
+        assert walk.to_dict() == small.radio("Song 20", nb_steps=12, nb_candidates=4, seed=7).to_dict()
+    assert walk.query == "Song 20" and walk.seed_index == 20 and walk.metric == "cosine" and walk.entry == "small"
+
+
+def test_walk_radio_draws_each_song_among_the_candidates_with_the_seeded_generator(catalog, small_data):
+    _, emb, _ = small_data
+    walk = walk_radio(emb, catalog, "#5", nb_steps=10, nb_candidates=3, seed=11)
+    rng = np.random.default_rng(11)
+    visited = [5]
+    for t in walk.tracks[1:]:
+        cand, scores = complete_playlists(emb, [visited], k=3)
+        pick = int(rng.integers(3))
+        assert t["candidates"] == cand[0].tolist() and t["index"] == cand[0, pick]
+        assert t["score"] == float(scores[0, pick])
+        visited.append(t["index"])
+    assert [t["step"] for t in walk.tracks] == list(range(11))
+
+
+def test_walk_radio_ranks_with_the_prior_and_with_a_baseline(catalog, small_data):
+    vocab, emb, _ = small_data
+    prior = np.linspace(0.0, 3.0, 40)  # strong enough to pull the walk towards the last songs
+    walk = walk_radio(emb, catalog, "Song 20", nb_steps=5, nb_candidates=2, seed=0, prior=prior)
+    played = [walk.tracks[0]["index"]]
+    for t in walk.tracks[1:]:
+        assert t["candidates"] == complete_playlists(emb, [played], k=2, prior=prior)[0][0].tolist()
+        played.append(t["index"])
+    # a popularity baseline: the candidates are the most played songs not yet played
+    walk = walk_radio(
+        Baseline("popularity", vocab["count"].to_numpy()), catalog, "Song 20", nb_steps=3, nb_candidates=2
+    )
+    played = {20}
+    for t in walk.tracks[1:]:
+        assert t["candidates"] == sorted(set(range(40)) - played)[:2]
+        played.add(t["index"])
+
+
+def test_walk_radio_records_skipped_songs_with_a_message(catalog, small_data):
+    _, emb, _ = small_data
+    walk = walk_radio(emb, catalog, "track_109", nb_steps=0)  # no metadata, no preview
+    assert [t["index"] for t in walk.tracks] == [9] and walk.played == []
+    assert walk.tracks[0] == {
+        "index": 9,
+        "track_id": "track_109",
+        "title": "track_109",
+        "artist": "artist_4",
+        "preview": "",
+        "step": 0,
+        "played": False,
+        "score": None,
+        "candidates": [],
+    }
+    assert walk.messages == ["step 0: skipped track_109 — artist_4: no preview"]
+    walk = walk_radio(emb, catalog, "cafe deja-vu (live)", nb_steps=0)
+    assert walk.messages == ["step 0: skipped CAFÉ DÉJÀ-VU (Live) — Artist 3 (track_103): no preview"]
+    walk = walk_radio(emb, catalog, "Song 20", nb_steps=0)
+    assert len(walk.played) == 1 and walk.messages == []
+
+
+def test_walk_radio_checks_its_arguments(catalog, small_data):
+    _, emb, _ = small_data
+    for kwargs in ({"nb_steps": -1}, {"nb_candidates": 0}, {"metric": "manhattan"}):
+        with pytest.raises(ValueError):
+            walk_radio(emb, catalog, "Song 20", **kwargs)
+    with pytest.raises(ValueError, match="catalog has 40"):
+        walk_radio(emb[:30], catalog, "Song 20")
+    with pytest.raises(SongNotFoundError):
+        walk_radio(emb, catalog, "no such song")
+
+
 def test_read_metadata_errors(tmp_path):
     bad = tmp_path / "m.csv"
     bad.write_text("id,name\n1,x\n")
@@ -155,8 +340,10 @@ def test_read_metadata_errors(tmp_path):
 
 
 def test_import_track2vec_is_cheap():
-    code = ("import sys, track2vec; assert 'tensorflow' not in sys.modules and 'pandas' not in sys.modules; "
-            "from track2vec import Recommender; assert 'tensorflow' not in sys.modules; print(Recommender.__name__)")
+    code = (
+        "import sys, track2vec; assert 'tensorflow' not in sys.modules and 'pandas' not in sys.modules; "
+        "from track2vec import Recommender; assert 'tensorflow' not in sys.modules; print(Recommender.__name__)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "Recommender"
 
@@ -171,7 +358,7 @@ def test_every_subcommand_has_help(sub, capsys):
 
 
 # ---------------------------------------------------------------------------------- real results
-@pytest.mark.slow
+@pytest.mark.workflow
 def test_suggest_hr_at_10_equals_the_grid_table(tiny_run):
     """The default `suggest` path, asked once per validation pair, scores what the grid table says
     (for embeddings and baselines alike; the oracle row is no model)."""
@@ -191,7 +378,7 @@ def test_suggest_hr_at_10_equals_the_grid_table(tiny_run):
         assert f"{scores['hr_at_k']:.6g}" == f"{grid.loc[entry, 'hr_at_k']:.6g}"
 
 
-@pytest.mark.slow
+@pytest.mark.workflow
 def test_command_line_on_the_tiny_run(tiny_run, tmp_path):
     exe = [sys.executable, "-m", "track2vec.cli"]
 
@@ -225,7 +412,7 @@ def test_command_line_on_the_tiny_run(tiny_run, tmp_path):
     assert proc.stdout.count("[skipped: no preview]") == len(skipped)
 
 
-@pytest.mark.slow
+@pytest.mark.workflow
 def test_radio_rule_outputs(tiny_run):
     for slug, title in (("holy-planet", "Holy Planet"), ("train-of-sky", "Train of Sky")):
         walk = json.loads((tiny_run / "radio" / f"{slug}.json").read_text())
@@ -239,15 +426,25 @@ def test_radio_rule_outputs(tiny_run):
         assert (tiny_run / "benchmarks" / "radio" / f"{slug}.tsv").exists()
 
 
-@pytest.mark.slow
+@pytest.mark.workflow
 def test_radio_rule_with_an_unknown_seed_says_so(tiny_run, tmp_path):
     """A seed that matches nothing (the full dataset's titles on the tiny one) does not stop the run."""
-    from track2vec.radio import radio_step
+    from track2vec.pipeline.radio import radio_step
 
     emb = {e: str(tiny_run / "embeddings" / f"{e}.npy") for e in ("seed_reference", "paper_music2", "window_1")}
     emb.update({e: str(tiny_run / "baselines" / f"{e}.npz") for e in ("popularity", "cooccurrence")})
     out = [tmp_path / f"x.{ext}" for ext in ("m3u8", "json", "html")]
-    walk = radio_step(str(tiny_run / "best.json"), emb, str(tiny_run / "vocab.parquet"), None,
-                      "Leaving across the Shadow", 5, 3, 0, "cosine", *map(str, out))
+    walk = radio_step(
+        str(tiny_run / "best.json"),
+        emb,
+        str(tiny_run / "vocab.parquet"),
+        None,
+        "Leaving across the Shadow",
+        5,
+        3,
+        0,
+        "cosine",
+        *map(str, out),
+    )
     assert walk.tracks == [] and "no song matches" in walk.messages[0]
     assert "no song matches" in out[2].read_text() and json.loads(out[1].read_text())["n_played"] == 0

@@ -1,35 +1,92 @@
 """The Snakemake report: its figures (library), `snakemake --report` on the tiny run, and the
 report in headless Chromium (screenshots kept under results/screenshots/)."""
+
 import base64
 import json
 import re
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import CHROMEDRIVER, CHROMIUM, ROOT, needs_chromium, snakemake  # tiny_run: a conftest fixture
 from track2vec import report as rep
-from track2vec.evaluate import nearest_neighbours
-
-from conftest import ROOT, snakemake  # tiny_run: a conftest fixture
+from track2vec.knn import nearest_neighbours
 
 PNG = b"\x89PNG\r\n\x1a\n"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-REPORT_FILES = ["grid.html", "scores.png", "hyperparameters.png", "loss.png", "test_score.png",
-                "test_score.html", "embedding_map.png"]
+REPORT_FILES = [
+    "grid.html",
+    "scores.png",
+    "hyperparameters.png",
+    "loss.png",
+    "test_score.png",
+    "test_score.html",
+    "embedding_map.png",
+]
 
 
 def _grid(replicates=False):
     rows = [
-        {"entry": "popularity", "method": "popularity", "window": None, "ns_exponent": None, "dim": None, "tied": None, "hr_at_k": 0.05, "ndcg_at_k": 0.02},
-        {"entry": "cooc", "method": "cooccurrence", "window": 3, "ns_exponent": None, "dim": None, "tied": None, "hr_at_k": 0.3, "ndcg_at_k": 0.2},
-        {"entry": "base", "method": "sgns", "window": 3, "ns_exponent": 0.75, "dim": 16, "tied": False, "hr_at_k": 0.35, "ndcg_at_k": 0.22},
-        {"entry": "w1", "method": "sgns", "window": 1, "ns_exponent": 0.75, "dim": 16, "tied": False, "hr_at_k": 0.25, "ndcg_at_k": 0.15},
-        {"entry": "ns0", "method": "sgns", "window": 3, "ns_exponent": 0.0, "dim": 16, "tied": False, "hr_at_k": 0.32, "ndcg_at_k": 0.21},
-        {"entry": "oracle", "method": "oracle", "window": None, "ns_exponent": None, "dim": None, "tied": None, "hr_at_k": 0.5, "ndcg_at_k": 0.4},
+        {
+            "entry": "popularity",
+            "method": "popularity",
+            "window": None,
+            "ns_exponent": None,
+            "dim": None,
+            "tied": None,
+            "hr_at_k": 0.05,
+            "ndcg_at_k": 0.02,
+        },
+        {
+            "entry": "cooc",
+            "method": "cooccurrence",
+            "window": 3,
+            "ns_exponent": None,
+            "dim": None,
+            "tied": None,
+            "hr_at_k": 0.3,
+            "ndcg_at_k": 0.2,
+        },
+        {
+            "entry": "base",
+            "method": "sgns",
+            "window": 3,
+            "ns_exponent": 0.75,
+            "dim": 16,
+            "tied": False,
+            "hr_at_k": 0.35,
+            "ndcg_at_k": 0.22,
+        },
+        {
+            "entry": "w1",
+            "method": "sgns",
+            "window": 1,
+            "ns_exponent": 0.75,
+            "dim": 16,
+            "tied": False,
+            "hr_at_k": 0.25,
+            "ndcg_at_k": 0.15,
+        },
+        {
+            "entry": "ns0",
+            "method": "sgns",
+            "window": 3,
+            "ns_exponent": 0.0,
+            "dim": 16,
+            "tied": False,
+            "hr_at_k": 0.32,
+            "ndcg_at_k": 0.21,
+        },
+        {
+            "entry": "oracle",
+            "method": "oracle",
+            "window": None,
+            "ns_exponent": None,
+            "dim": None,
+            "tied": None,
+            "hr_at_k": 0.5,
+            "ndcg_at_k": 0.4,
+        },
     ]
     g = pd.DataFrame(rows)
     g["k"] = 10
@@ -48,13 +105,23 @@ def test_figures_and_tables_from_tables(tmp_path, replicates):
     assert rep.varying_hyperparameters(g) == ["window", "ns_exponent"]
     rep.scores_figure(g, tmp_path / "scores.png", best="base")
     rep.hyperparameter_figure(g, defaults, tmp_path / "hp.png")
-    logs = {"base": pd.DataFrame({"epoch": [1, 2], "loss": [0.9, 0.7]}),
-            "base+r2": pd.DataFrame({"epoch": [1, 2], "loss": [0.95, 0.72]}),
-            "popularity": pd.DataFrame({"epoch": [1], "seconds": [0.1]})}
+    logs = {
+        "base": pd.DataFrame({"epoch": [1, 2], "loss": [0.9, 0.7]}),
+        "base+r2": pd.DataFrame({"epoch": [1, 2], "loss": [0.95, 0.72]}),
+        "popularity": pd.DataFrame({"epoch": [1], "seconds": [0.1]}),
+    }
     rep.loss_figure(logs, tmp_path / "loss.png")
-    score = {"entry": "base", "method": "sgns", "k": 10, "hr_at_k": 0.4, "ndcg_at_k": 0.25, "n_pairs": 300,
-             "cold_start": {"0": {"n_pairs": 100, "hr_at_k": 0.1, "ndcg_at_k": 0.05}, "2": {"n_pairs": 0}},
-             "oracle": {"hr_at_k": 0.5, "ndcg_at_k": 0.4}, "share_of_oracle": 0.8}
+    score = {
+        "entry": "base",
+        "method": "sgns",
+        "k": 10,
+        "hr_at_k": 0.4,
+        "ndcg_at_k": 0.25,
+        "n_pairs": 300,
+        "cold_start": {"0": {"n_pairs": 100, "hr_at_k": 0.1, "ndcg_at_k": 0.05}, "2": {"n_pairs": 0}},
+        "oracle": {"hr_at_k": 0.5, "ndcg_at_k": 0.4},
+        "share_of_oracle": 0.8,
+    }
     if replicates:
         score.update(replicates=3, hr_ci=[0.38, 0.42], ndcg_ci=[0.24, 0.26])
     rep.test_figure(score, tmp_path / "test.png")
@@ -82,12 +149,22 @@ def test_map_entry_pca_and_labels(tmp_path):
     a, b = rep.pca_2d(x), rep.pca_2d(x.copy())
     assert a.shape == (50, 2) and np.array_equal(a, b)
     assert a[:, 0].var() > a[:, 1].var()
-    vocab = pd.DataFrame({"index": range(4), "track_id": ["track_1", "track_2", "track_3", "track_4"],
-                          "count": [9, 5, 3, 2], "artist_id": ["artist_7", "artist_8", "", None]})
+    vocab = pd.DataFrame(
+        {
+            "index": range(4),
+            "track_id": ["track_1", "track_2", "track_3", "track_4"],
+            "count": [9, 5, 3, 2],
+            "artist_id": ["artist_7", "artist_8", "", None],
+        }
+    )
     meta = pd.DataFrame({"track_id": ["track_2"], "name": ["Léa Moreau"]})
     labels, kind = rep.map_labels(vocab, 4, metadata=meta)
     assert kind == "artist" and labels == ["artist_7", "Léa Moreau", "unknown", "unknown"]
-    gen = {"track_ids": np.array([3, 1, 2, 4]), "track_artist": np.array([0, 1, 1, 0]), "artist_genre": np.array([5, 2])}
+    gen = {
+        "track_ids": np.array([3, 1, 2, 4]),
+        "track_artist": np.array([0, 1, 1, 0]),
+        "artist_genre": np.array([5, 2]),
+    }
     labels, kind = rep.map_labels(vocab, 3, generator=gen)
     assert kind == "genre" and labels == ["genre 2", "genre 2", "genre 5"]
     rep.embedding_map(rng.normal(size=(4, 3)), labels + ["genre 2"], tmp_path / "map.png", "base")
@@ -155,8 +232,6 @@ def test_report_holds_the_table_and_the_images(tiny_run, report_html):
     assert "map: 500 most frequent songs of" in log and "by genre" in log
 
 
-@pytest.mark.skipif(not (CHROMIUM.exists() and Path(CHROMEDRIVER).exists()),
-                    reason="needs /usr/bin/chromium and chromedriver (apt-get install chromium chromium-driver)")
 def _clicked(driver, xpath: str) -> bool:
     """Click the element at ``xpath`` once it exists: scrolled into view and clicked by
     script, so a panel still sliding over it (the report animates its lists) cannot take
@@ -170,6 +245,7 @@ def _clicked(driver, xpath: str) -> bool:
     return True
 
 
+@needs_chromium
 def test_report_in_chromium(report_html, tmp_path):
     pytest.importorskip("selenium", reason="selenium is not installed (pip install -e '.[test]')")
     from selenium import webdriver
@@ -179,9 +255,17 @@ def test_report_in_chromium(report_html, tmp_path):
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = str(CHROMIUM)
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--window-size=1400,1000",
-                 f"--user-data-dir={tmp_path / 'chrome-profile'}"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1000",
+        f"--user-data-dir={tmp_path / 'chrome-profile'}",
+    ):
         opts.add_argument(flag)
     shots = ROOT / "results" / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
@@ -198,9 +282,13 @@ def test_report_in_chromium(report_html, tmp_path):
         driver.find_element(By.XPATH, "//*[normalize-space(text())='1. Grid']").click()
         eye = "//tr[td[normalize-space(text())='validation scores']]//a[@iconname='eye']"
         wait.until(lambda d: _clicked(d, eye))
-        wait.until(lambda d: any((img.get_attribute("src") or "").startswith("data:image/png")
-                                 and d.execute_script("return arguments[0].naturalWidth", img) > 100
-                                 for img in d.find_elements(By.TAG_NAME, "img")))
+        wait.until(
+            lambda d: any(
+                (img.get_attribute("src") or "").startswith("data:image/png")
+                and d.execute_script("return arguments[0].naturalWidth", img) > 100
+                for img in d.find_elements(By.TAG_NAME, "img")
+            )
+        )
         driver.save_screenshot(str(shots / "report_scores.png"))
     finally:
         driver.quit()

@@ -9,6 +9,7 @@ Snakemake's metadata in ``.snakemake/``, copied with their modification times).
 Each case is asserted on the jobs a dry run (``snakemake -n``) plans: the job table, and each
 job's rule and ``{entry}`` wildcard.
 """
+
 from __future__ import annotations
 
 import collections
@@ -28,7 +29,7 @@ import yaml
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.workflow
 
 SNAKEMAKE_LIMIT_S = 600
 ENTRIES = ("seed_reference", "paper_music2", "window_1")
@@ -53,8 +54,22 @@ def _copy_workflow(dest: Path) -> Path:
 
 
 def _cmd(wf: Path, *args: str) -> list[str]:
-    return ["timeout", "-k", "30", str(SNAKEMAKE_LIMIT_S), sys.executable, "-m", "snakemake",
-            "-s", str(wf / "Snakefile"), "--directory", str(wf), "--cores", "2", *args]
+    return [
+        "timeout",
+        "-k",
+        "30",
+        str(SNAKEMAKE_LIMIT_S),
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(wf / "Snakefile"),
+        "--directory",
+        str(wf),
+        "--cores",
+        "2",
+        *args,
+    ]
 
 
 def _snakemake(wf: Path, *args: str) -> str:
@@ -149,8 +164,14 @@ def test_c_new_grid_entry_runs_only_its_jobs(complete):
 def test_d_min_count_reruns_everything_from_vocab_on(complete):
     cfg = _config(complete, "d_min_count", lambda c: c.update(min_count=3))
     assert planned(complete, cfg) == {
-        ("vocab", None): 1, ("split", None): 1, ("oracle", None): 1, **_all("train"), **_baselines("baseline"),
-        **_all("evaluate"), **_baselines("evaluate"), **AFTER_EVAL,
+        ("vocab", None): 1,
+        ("split", None): 1,
+        ("oracle", None): 1,
+        **_all("train"),
+        **_baselines("baseline"),
+        **_all("evaluate"),
+        **_baselines("evaluate"),
+        **AFTER_EVAL,
     }
 
 
@@ -163,7 +184,7 @@ def test_e_edited_evaluate_script_reruns_evaluate_and_what_follows(own_copy):
     reasons = set()
     assert planned(wf, reasons=reasons) == {**_all("evaluate"), **_baselines("evaluate"), **AFTER_EVAL}
     assert {r for rule, r in reasons if rule == "evaluate"} == {"Code has changed since last execution"}
-    # a cosmetic edit can be let through by leaving `code` out of the rerun triggers (README)
+    # a cosmetic edit can be let through by leaving `code` out of the rerun triggers (docs/rerun.md)
     assert planned(wf, "tiny.yaml", "--rerun-triggers", "mtime", "params", "input", "software-env") == {}
     # undoing the edit does not help: Snakemake compares the script's time, not its text
     script.write_text(original)
@@ -184,12 +205,16 @@ def test_f_killed_training_leaves_nothing_finished_and_next_run_completes_it(own
     entry = "paper_music2"
     # more epochs for one entry: its train job re-runs, and lasts long enough to be killed midway
     cfg = _config(wf, "f_epochs", lambda c: c["grid"][entry].update(epochs=40))
-    emb, tlog = wf / "results" / "tiny" / "embeddings" / f"{entry}.npy", wf / "results" / "tiny" / "train_log" / f"{entry}.tsv"
+    emb, tlog = (
+        wf / "results" / "tiny" / "embeddings" / f"{entry}.npy",
+        wf / "results" / "tiny" / "train_log" / f"{entry}.tsv",
+    )
     job_log = wf / "results" / "tiny" / "logs" / "train" / f"{entry}.log"
     assert planned(wf, cfg) == {("train", entry): 1, ("evaluate", entry): 1, **AFTER_EVAL}
 
-    proc = subprocess.Popen(_cmd(wf, "--configfile", cfg), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        _cmd(wf, "--configfile", cfg), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     deadline = time.monotonic() + 300
     try:
         # midway: the first epoch is done, 39 to go
@@ -209,7 +234,8 @@ def test_f_killed_training_leaves_nothing_finished_and_next_run_completes_it(own
     # nothing that looks finished: no final embeddings or training log, no stray file under their names
     assert not emb.exists() and not tlog.exists()
     assert sorted(p.name for p in emb.parent.iterdir() if not p.name.startswith(".")) == sorted(
-        f"{e}.npy" for e in ENTRIES if e != entry)
+        f"{e}.npy" for e in ENTRIES if e != entry
+    )
     assert not any(entry in p.name for p in tlog.parent.iterdir())
     assert planned(wf, cfg) == {("train", entry): 1, ("evaluate", entry): 1, **AFTER_EVAL}
 

@@ -13,6 +13,7 @@ them); elsewhere it skips, saying why. With ``CI=true`` missing packages are a f
 It refuses to touch a machine that already has a SLURM configuration or controller.
 Daemons are stopped by their PIDs at the end, and every wait is bounded.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
@@ -34,7 +35,7 @@ import yaml
 
 from conftest import ROOT
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.workflow
 
 SLURM_CONF = Path("/etc/slurm/slurm.conf")
 MARKER = "# written by track2vec tests/test_slurm.py"
@@ -51,8 +52,10 @@ def _unavailable() -> str | None:
         return "needs root to start slurmctld/slurmd (run as root, as CI does)"
     missing = [b for b in BINARIES if shutil.which(b) is None]
     if missing:
-        msg = (f"SLURM is not installed (missing {', '.join(missing)}): "
-               f"apt-get install -y --no-install-recommends {PACKAGES} (as .ci/run does)")
+        msg = (
+            f"SLURM is not installed (missing {', '.join(missing)}): "
+            f"apt-get install -y --no-install-recommends {PACKAGES} (as .ci/run does)"
+        )
         if IN_CI:
             pytest.fail("CI=true but " + msg)
         return msg
@@ -168,20 +171,29 @@ def slurm_cluster(tmp_path_factory):
 
     try:
         if not _munge_works():
-            subprocess.run(["install", "-d", "-o", "munge", "-g", "munge", "-m", "0755", "/run/munge"], check=True, timeout=10)
+            subprocess.run(
+                ["install", "-d", "-o", "munge", "-g", "munge", "-m", "0755", "/run/munge"], check=True, timeout=10
+            )
             if not Path("/etc/munge/munge.key").exists():
                 subprocess.run(["runuser", "-u", "munge", "--", "mungekey", "--create"], check=True, timeout=30)
             start("munged", "runuser", "-u", "munge", "--", "munged", "--foreground")
             _wait("munged", _munge_works, timeout=30)
         ctld = start("slurmctld", "slurmctld", "-D")
-        _wait("slurmctld (scontrol ping: UP)",
-              lambda: ctld.poll() is None and "UP" in (_ok("scontrol", "ping", timeout=5) or ""), timeout=60)
+        _wait(
+            "slurmctld (scontrol ping: UP)",
+            lambda: ctld.poll() is None and "UP" in (_ok("scontrol", "ping", timeout=5) or ""),
+            timeout=60,
+        )
         start("slurmd", "slurmd", "-D")
-        _wait("slurmd (sinfo: node idle)",
-              lambda: "idle" in (_ok("sinfo", "-h", "-o", "%T", timeout=5) or ""), timeout=60)
+        _wait(
+            "slurmd (sinfo: node idle)", lambda: "idle" in (_ok("sinfo", "-h", "-o", "%T", timeout=5) or ""), timeout=60
+        )
         yield tmp
     except TimeoutError as exc:
-        logs = "\n".join(f"--- {p.name}:\n{p.read_text(errors='replace')[-2000:]}" for p in sorted(tmp.glob("*.out")) + sorted(tmp.glob("*.log")))
+        logs = "\n".join(
+            f"--- {p.name}:\n{p.read_text(errors='replace')[-2000:]}"
+            for p in sorted(tmp.glob("*.out")) + sorted(tmp.glob("*.log"))
+        )
         pytest.fail(f"{exc}\n{logs}")
     finally:
         for proc, name in reversed(started):
@@ -208,8 +220,20 @@ def _config(tmp: Path) -> Path:
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = ["timeout", "-k", "30", str(SNAKEMAKE_LIMIT_S), sys.executable, "-m", "snakemake",
-           "-s", str(ROOT / "Snakefile"), "--directory", str(workdir), *args]
+    cmd = [
+        "timeout",
+        "-k",
+        "30",
+        str(SNAKEMAKE_LIMIT_S),
+        sys.executable,
+        "-m",
+        "snakemake",
+        "-s",
+        str(ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        *args,
+    ]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=SNAKEMAKE_LIMIT_S + 60)
     if proc.returncode != 0:
         raise AssertionError(f"snakemake failed ({proc.returncode}): {' '.join(cmd)}\n{proc.stderr[-6000:]}")
@@ -235,8 +259,16 @@ def test_tiny_preset_on_slurm_matches_local_run(slurm_cluster, tmp_path):
     # The local reference run goes alongside (the SLURM run mostly waits between status checks).
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
         local = pool.submit(_timed, wd_local, "--cores", "2", "--configfile", str(cfg))
-        slurm = pool.submit(_timed, wd_slurm, "--profile", str(ROOT / "profiles" / "slurm"), "--configfile", str(cfg),
-                            "--slurm-init-seconds-before-status-checks", "2")
+        slurm = pool.submit(
+            _timed,
+            wd_slurm,
+            "--profile",
+            str(ROOT / "profiles" / "slurm"),
+            "--configfile",
+            str(cfg),
+            "--slurm-init-seconds-before-status-checks",
+            "2",
+        )
         (proc, slurm_s), (local_proc, local_s) = slurm.result(), local.result()
     log = proc.stdout + proc.stderr
     # the jobs of the tiny preset: those the local run ran (the workflow grows; no fixed count)

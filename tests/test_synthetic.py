@@ -1,4 +1,5 @@
 """Tests of the synthetic playlist generator (tiny preset only: each test is quick)."""
+
 from __future__ import annotations
 
 import re
@@ -11,6 +12,7 @@ import pandas as pd
 import pytest
 
 from track2vec import synthetic as S
+from track2vec.errors import DataError
 
 
 @pytest.fixture(scope="module")
@@ -171,12 +173,15 @@ def test_n_playlists_override():
     assert bigger.model["track_weight"].size > ds.model["track_weight"].size
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"preset": "huge"},
-    {"preset": "tiny", "n_playlists": 0},
-    {"preset": "tiny", "n_playlists": -5},
-    {"preset": "tiny", "seed": -1},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"preset": "huge"},
+        {"preset": "tiny", "n_playlists": 0},
+        {"preset": "tiny", "n_playlists": -5},
+        {"preset": "tiny", "seed": -1},
+    ],
+)
 def test_bad_arguments(kwargs):
     with pytest.raises(ValueError):
         S.generate(**kwargs)
@@ -184,8 +189,23 @@ def test_bad_arguments(kwargs):
 
 def test_write_and_cli(tmp_path, tiny):
     paths = [tmp_path / "sub" / "p.npy", tmp_path / "m.csv", tmp_path / "model.npz"]
-    assert S.main(["--preset", "tiny", "--seed", "0", "--playlists", str(paths[0]),
-                   "--metadata", str(paths[1]), "--model", str(paths[2])]) == 0
+    assert (
+        S.main(
+            [
+                "--preset",
+                "tiny",
+                "--seed",
+                "0",
+                "--playlists",
+                str(paths[0]),
+                "--metadata",
+                str(paths[1]),
+                "--model",
+                str(paths[2]),
+            ]
+        )
+        == 0
+    )
     pl = np.load(paths[0], allow_pickle=True)
     assert pl.dtype == object and [list(p) for p in pl] == [list(p) for p in tiny.playlists]
     md = pd.read_csv(paths[1], keep_default_na=False, encoding="utf-8")
@@ -196,6 +216,10 @@ def test_write_and_cli(tmp_path, tiny):
     np.testing.assert_allclose(S.next_song_probabilities(model, 5), S.next_song_probabilities(tiny.model, 5))
     # No temporary files left behind.
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["m.csv", "model.npz", "p.npy"]
+    # a model of another generator version is refused, naming the file and the fix
+    np.savez(tmp_path / "old.npz", **{**model, "version": np.array(S.MODEL_VERSION + 1)})
+    with pytest.raises(DataError, match=r"old\.npz.*version.*forcerun synthetic"):
+        S.load_model(tmp_path / "old.npz")
 
 
 def test_cli_errors_and_help(tmp_path):
@@ -205,7 +229,8 @@ def test_cli_errors_and_help(tmp_path):
     with pytest.raises(SystemExit) as exc:
         S.main(["--n-playlists", "0", "--playlists", "a", "--metadata", "b", "--model", "c"])
     assert exc.value.code == 2
-    out = subprocess.run([sys.executable, "-m", "track2vec.synthetic", "--help"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "track2vec.synthetic", "--help"], capture_output=True, text=True, check=True
+    )
     assert "--n-playlists" in out.stdout and "--preset" in out.stdout
     assert not list(tmp_path.iterdir())

@@ -1,11 +1,10 @@
 import numpy as np
+import pyarrow as pa
 import pytest
 
 from track2vec.io import Playlists, read_playlists
 from track2vec.split import split_playlists
 from track2vec.vocab import build_vocabulary
-
-import pyarrow as pa
 
 
 def make_playlists(lists):
@@ -62,7 +61,9 @@ def test_split_invariants():
             assert lengths[pid] > 3
             assert (q, t) == (pl[-2], pl[-1])
     # training = every playlist without its last song (those with >= 2 songs left)
-    train = {pid: list(sp.train_values[a:b]) for pid, a, b in zip(sp.train_ids, sp.train_offsets[:-1], sp.train_offsets[1:])}
+    train = {
+        pid: list(sp.train_values[a:b]) for pid, a, b in zip(sp.train_ids, sp.train_offsets[:-1], sp.train_offsets[1:])
+    }
     for pid in range(len(lengths)):
         pl = list(values[offsets[pid] : offsets[pid + 1]])
         if len(pl) - 1 >= 2:
@@ -77,7 +78,9 @@ def test_split_no_target_in_own_training_part_when_songs_do_not_repeat():
     offsets = np.concatenate([[0], np.cumsum([len(p) for p in lists])]).astype(np.int64)
     values = np.concatenate(lists).astype(np.int32)
     sp = split_playlists(offsets, values, 50, 50, seed=0)
-    train = {pid: set(sp.train_values[a:b]) for pid, a, b in zip(sp.train_ids, sp.train_offsets[:-1], sp.train_offsets[1:])}
+    train = {
+        pid: set(sp.train_values[a:b]) for pid, a, b in zip(sp.train_ids, sp.train_offsets[:-1], sp.train_offsets[1:])
+    }
     for df in (sp.val, sp.test):
         for pid, t in df[["playlist", "target"]].itertuples(index=False):
             assert t not in train[pid]
@@ -122,12 +125,18 @@ def test_vocab_artist_is_the_most_frequent_then_the_first_in_lexical_order(as_co
     lists = [["t1", "t2", "t3"], ["t1", "t2", "t3"], ["t1", "t2", "t4"], ["t4", "t5"]]
     artists = ["b", "y", "x", "b", "z", "x", "a", None, None, None, None]
     pl = _with_artists(lists, artists)
-    if as_codes:   # the form the .npy reader hands over: codes into one shared dictionary
+    if as_codes:  # the form the .npy reader hands over: codes into one shared dictionary
         d = pa.array(["t1", "t2", "t3", "t4", "t5", "a", "b", "x", "y", "z"])
         pos = {v: i for i, v in enumerate(d.to_pylist())}
         flat = [t for p in lists for t in p]
-        pl = Playlists(None, None, pl.offsets, "test", (np.array([pos[t] for t in flat]), d),
-                       (np.array([pos[a] if a else -1 for a in artists]), d))
+        pl = Playlists(
+            None,
+            None,
+            pl.offsets,
+            "test",
+            (np.array([pos[t] for t in flat]), d),
+            (np.array([pos[a] if a else -1 for a in artists]), d),
+        )
     v = build_vocabulary(pl, min_count=1)
     got = dict(zip(v.table["track_id"], v.table["artist_id"].astype(object).where(v.table["artist_id"].notna(), None)))
     # t1: b twice, then a once -> b; t2: y, then z, once each -> y (lexical); t3: x twice; t4, t5: none known
@@ -153,7 +162,7 @@ def test_vocab_artists_index_the_artist_of_each_song(tmp_path):
     """artist_vectors reads vocab.parquet's artist_id: -1 where it is null (no artist known)."""
     import logging
 
-    from track2vec.pipeline import vocab_artists
+    from track2vec.pipeline.train import vocab_artists
 
     lists = [["t1", "A", "t2", "B", "t3", "A"], ["t1", "A", "t4", "C"]]
     flat = [t for p in lists for t in p]
@@ -164,7 +173,7 @@ def test_vocab_artists_index_the_artist_of_each_song(tmp_path):
     table.to_parquet(tmp_path / "vocab.parquet")
     codes = vocab_artists(str(tmp_path / "vocab.parquet"), logging.getLogger("test"))
     by_track = dict(zip(table["track_id"], codes))
-    assert by_track["t1"] == by_track["t3"] >= 0          # the same artist, the same index
+    assert by_track["t1"] == by_track["t3"] >= 0  # the same artist, the same index
     assert by_track["t2"] >= 0 and by_track["t2"] != by_track["t1"]
     assert by_track["t4"] == -1
     assert sorted(set(codes) - {-1}) == [0, 1]

@@ -1,22 +1,32 @@
 """End to end: the tiny preset through Snakemake, every output checked; lint; real data."""
+
 import json
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import ROOT, SHARED_ECOMMERCE, SNAKEMAKE, snakemake  # tiny_run: a conftest fixture
 from track2vec.config import HYPERPARAMETERS
 
-from conftest import ROOT, SHARED_ECOMMERCE, SNAKEMAKE, snakemake  # tiny_run: a conftest fixture
+pytestmark = pytest.mark.workflow
 
 
 def test_tiny_preset_outputs(tiny_run):
     r = tiny_run
     entries = ["seed_reference", "paper_music2", "window_1"]
-    for name in ("data/synthetic.npy", "data/synthetic_tracks.csv", "data/synthetic_model.npz", "playlists.parquet", "vocab.parquet", "corpus.parquet", "split/train.parquet", "split/val.parquet", "split/test.parquet"):
+    for name in (
+        "data/synthetic.npy",
+        "data/synthetic_tracks.csv",
+        "data/synthetic_model.npz",
+        "playlists.parquet",
+        "vocab.parquet",
+        "corpus.parquet",
+        "split/train.parquet",
+        "split/val.parquet",
+        "split/test.parquet",
+    ):
         assert (r / name).stat().st_size > 0, name
     vocab = pd.read_parquet(r / "vocab.parquet")
     assert list(vocab.columns) == ["index", "track_id", "count", "artist_id"]
@@ -42,12 +52,13 @@ def test_tiny_preset_outputs(tiny_run):
     assert bool(g.loc["seed_reference", "tied"]) is True
     # popularity_prior: auto (paper_music2, window_1): the evaluate step scanned the weights and
     # the grid shows the one it kept, whose scores are the entry's; seed_reference has 0
-    from track2vec.pipeline import AUTO_PRIORS
+    from track2vec.models import AUTO_PRIORS
+
     for e in ("paper_music2", "window_1"):
         m = json.loads((r / "metrics" / f"{e}.json").read_text())
         scan = m["popularity_prior_scan"]
         assert [x["popularity_prior"] for x in scan] == list(AUTO_PRIORS)
-        assert m["hr_at_k"] == max(x["hr_at_k"] for x in scan)   # best.metric: hr_at_k
+        assert m["hr_at_k"] == max(x["hr_at_k"] for x in scan)  # best.metric: hr_at_k
         assert float(g.loc[e, "popularity_prior"]) == m["popularity_prior"] in AUTO_PRIORS
         assert g.loc[e, "ndcg_at_k"] == pytest.approx(m["ndcg_at_k"], abs=1e-6)
     assert float(g.loc["seed_reference", "popularity_prior"]) == 0
@@ -83,28 +94,49 @@ def test_second_run_has_nothing_to_do(tiny_run):
 def test_bad_playlists_file_stops_with_clear_message(tmp_path):
     bad = tmp_path / "bad.npy"
     np.save(bad, np.arange(10))
-    proc = snakemake(tmp_path, "--configfile", str(ROOT / "tests" / "tiny.yaml"), "--config", f"playlists={bad}", check=False)
+    proc = snakemake(
+        tmp_path, "--configfile", str(ROOT / "tests" / "tiny.yaml"), "--config", f"playlists={bad}", check=False
+    )
     assert proc.returncode != 0
     log = (tmp_path / "results" / "tiny" / "logs" / "load.log").read_text()
     assert str(bad) in log and "not an object array" in log
     assert not (tmp_path / "results" / "tiny" / "playlists.parquet").exists()
-    proc = snakemake(tmp_path, "--configfile", str(ROOT / "tests" / "tiny.yaml"), "--config", f"playlists={tmp_path / 'missing.npy'}", "-n", check=False)
+    proc = snakemake(
+        tmp_path,
+        "--configfile",
+        str(ROOT / "tests" / "tiny.yaml"),
+        "--config",
+        f"playlists={tmp_path / 'missing.npy'}",
+        "-n",
+        check=False,
+    )
     assert proc.returncode != 0 and "not found" in proc.stdout + proc.stderr
 
 
 def test_bad_config_names_the_key(tmp_path):
-    proc = snakemake(tmp_path, "--configfile", str(ROOT / "tests" / "tiny.yaml"), "--config", "min_count=0", "-n", check=False)
+    proc = snakemake(
+        tmp_path, "--configfile", str(ROOT / "tests" / "tiny.yaml"), "--config", "min_count=0", "-n", check=False
+    )
     assert proc.returncode != 0 and "'min_count'" in proc.stdout + proc.stderr
 
 
 def test_lint_is_clean():
-    proc = subprocess.run([*SNAKEMAKE, "--lint", "-s", str(ROOT / "Snakefile")], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    proc = subprocess.run(
+        [*SNAKEMAKE, "--lint", "-s", str(ROOT / "Snakefile")], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
     assert "Congratulations" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
 
 
 @pytest.mark.skipif(not SHARED_ECOMMERCE.exists(), reason="../shared/data/ecommerce_sessions.npy is absent")
 def test_real_ecommerce_file_end_to_end(tmp_path):
-    snakemake(tmp_path, "--configfile", str(ROOT / "tests" / "tiny.yaml"), "--config", f"playlists={SHARED_ECOMMERCE}", "min_count=1")
+    snakemake(
+        tmp_path,
+        "--configfile",
+        str(ROOT / "tests" / "tiny.yaml"),
+        "--config",
+        f"playlists={SHARED_ECOMMERCE}",
+        "min_count=1",
+    )
     r = tmp_path / "results" / "tiny"
     vocab = pd.read_parquet(r / "vocab.parquet")
     assert len(vocab) == 3684 and "useless" not in set(vocab["track_id"])

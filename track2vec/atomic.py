@@ -3,6 +3,7 @@
 A job killed midway therefore never leaves a file that looks finished: either the
 old file (or none) is there, or the complete new one.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -10,8 +11,8 @@ import errno
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["atomic_path", "write_json", "write_text", "save_npy", "ResultsFolderError"]
 
@@ -22,7 +23,10 @@ class ResultsFolderError(OSError):
 
 def _explain(exc: OSError, path: Path) -> ResultsFolderError:
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        how = "the folder is read-only or not writable: make it writable or point the run elsewhere (snakemake --directory DIR)"
+        how = (
+            "the folder is read-only or not writable: make it writable or point the run elsewhere "
+            "(snakemake --directory DIR)"
+        )
     elif exc.errno == errno.ENOSPC:
         how = "the disk is full: free some space and re-run (finished files are kept)"
     else:
@@ -51,7 +55,8 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     try:
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(
-            prefix=f".{final.name}.tmp-", suffix=final.suffix if suffix is None else suffix,
+            prefix=f".{final.name}.tmp-",
+            suffix=final.suffix if suffix is None else suffix,
             dir=final.parent,
         )
         os.close(fd)

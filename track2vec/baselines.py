@@ -5,10 +5,13 @@
   positions in the training playlists, weighted by 1/distance and summed; ties,
   and the places left when fewer songs co-occur, go to the more popular songs.
 """
+
 from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+
+from .names import BASELINES, COOCCURRENCE, POPULARITY
 
 __all__ = ["Baseline", "popularity_counts", "cooccurrence_matrix", "popularity_suggest", "cooccurrence_suggest"]
 
@@ -48,12 +51,21 @@ def cooccurrence_matrix(offsets: np.ndarray, values: np.ndarray, n_songs: int, w
         data += [np.full(len(a), 1.0 / d)] * 2
     if not rows:
         return sp.csr_matrix((n_songs, n_songs))
-    m = sp.coo_matrix((np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))), shape=(n_songs, n_songs)).tocsr()
+    m = sp.coo_matrix(
+        (np.concatenate(data), (np.concatenate(rows), np.concatenate(cols))), shape=(n_songs, n_songs)
+    ).tocsr()
     m.sum_duplicates()
     return m
 
 
-def _rank_rows(cands: list[np.ndarray], weights: list[np.ndarray], counts: np.ndarray, queries: np.ndarray, k: int, exclude: np.ndarray | None) -> np.ndarray:
+def _rank_rows(
+    cands: list[np.ndarray],
+    weights: list[np.ndarray],
+    counts: np.ndarray,
+    queries: np.ndarray,
+    k: int,
+    exclude: np.ndarray | None,
+) -> np.ndarray:
     """Rank candidates by (-weight, -count, index); fill up with popularity."""
     pop_order = np.lexsort((np.arange(len(counts)), -counts))
     out = np.empty((len(queries), k), dtype=np.int64)
@@ -76,14 +88,18 @@ def _rank_rows(cands: list[np.ndarray], weights: list[np.ndarray], counts: np.nd
     return out
 
 
-def popularity_suggest(counts: np.ndarray, queries: np.ndarray, k: int = 10, exclude: np.ndarray | None = None) -> np.ndarray:
+def popularity_suggest(
+    counts: np.ndarray, queries: np.ndarray, k: int = 10, exclude: np.ndarray | None = None
+) -> np.ndarray:
     """The ``k`` most popular songs for each query (the query and ``exclude`` left out)."""
     queries = np.asarray(queries, dtype=np.int64)
     empty = [np.zeros(0, dtype=np.int64)] * len(queries)
     return _rank_rows(empty, [np.zeros(0)] * len(queries), np.asarray(counts), queries, k, exclude)
 
 
-def cooccurrence_suggest(matrix: sp.csr_matrix, counts: np.ndarray, queries: np.ndarray, k: int = 10, exclude: np.ndarray | None = None) -> np.ndarray:
+def cooccurrence_suggest(
+    matrix: sp.csr_matrix, counts: np.ndarray, queries: np.ndarray, k: int = 10, exclude: np.ndarray | None = None
+) -> np.ndarray:
     """The ``k`` songs co-occurring most with each query (see the module docstring)."""
     queries = np.asarray(queries, dtype=np.int64)
     indptr, indices, data = matrix.indptr, matrix.indices, matrix.data
@@ -94,7 +110,7 @@ def cooccurrence_suggest(matrix: sp.csr_matrix, counts: np.ndarray, queries: np.
 
 class Baseline:
     """A baseline ranked through the same code path as the embeddings
-    (:func:`track2vec.evaluate.complete_playlists`).
+    (:func:`track2vec.models.complete_playlists`).
 
     Parameters
     ----------
@@ -107,12 +123,14 @@ class Baseline:
         The window the matrix was counted with.
     """
 
-    METHODS = ("popularity", "cooccurrence")
+    METHODS = BASELINES
+    #: a baseline ranks by its own counts: no popularity prior applies
+    takes_prior = False
 
     def __init__(self, method: str, counts: np.ndarray, matrix: sp.csr_matrix | None = None, window: int = 0):
         if method not in self.METHODS:
             raise ValueError(f"method must be one of {self.METHODS}, got {method!r}")
-        if method == "cooccurrence" and matrix is None:
+        if method == COOCCURRENCE and matrix is None:
             raise ValueError("the cooccurrence baseline needs its matrix")
         self.method = method
         self.counts = np.asarray(counts, dtype=np.int64)
@@ -120,25 +138,33 @@ class Baseline:
         self.window = int(window)
 
     @property
-    def shape(self) -> tuple[int, int]:
-        return (len(self.counts), 0)
+    def n_songs(self) -> int:
+        """Number of songs it ranks (the vocabulary size)."""
+        return len(self.counts)
+
+    def score_label(self, metric: str) -> str:
+        """What its scores are: ``plays`` (popularity) or ``cooccurrence`` (summed 1/distance)."""
+        return "plays" if self.method == POPULARITY else COOCCURRENCE
 
     @classmethod
-    def fit(cls, method: str, offsets: np.ndarray, values: np.ndarray, n_songs: int, window: int = 3) -> "Baseline":
+    def fit(cls, method: str, offsets: np.ndarray, values: np.ndarray, n_songs: int, window: int = 3) -> Baseline:
         """Count the training sequences."""
         counts = popularity_counts(offsets, values, n_songs)
-        matrix = cooccurrence_matrix(offsets, values, n_songs, window) if method == "cooccurrence" else None
-        return cls(method, counts, matrix, window if method == "cooccurrence" else 0)
+        matrix = cooccurrence_matrix(offsets, values, n_songs, window) if method == COOCCURRENCE else None
+        return cls(method, counts, matrix, window if method == COOCCURRENCE else 0)
 
-    def complete(self, playlists: np.ndarray, k: int, last: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Suggestions for playlists padded with -1 (as :func:`track2vec.evaluate.complete_playlists`):
-        from the last song; ``last`` > 1 sums the co-occurrences of the last songs."""
+    def complete(
+        self, playlists: np.ndarray, k: int, last: int = 1, metric: str = "cosine", prior=None, progress=None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Suggestions for playlists padded with -1 (as :func:`track2vec.models.complete_playlists`):
+        from the last song; ``last`` > 1 sums the co-occurrences of the last songs. ``metric``,
+        ``prior`` and ``progress`` do not apply (the counts rank)."""
         P = np.atleast_2d(np.asarray(playlists, dtype=np.int64))
         lengths = (P >= 0).sum(axis=1)
         rows = np.arange(len(P))
         queries = P[rows, lengths - 1]
         exclude = P if P.shape[1] > 1 else None
-        if self.method == "popularity":
+        if self.method == POPULARITY:
             idx = popularity_suggest(self.counts, queries, k, exclude)
             return idx, self.counts[idx].astype(np.float64)
         if last > 1:
@@ -149,7 +175,9 @@ class Baseline:
             scores = np.stack([agg[r] for agg, r in zip(aggs, idx)]) if len(idx) else np.zeros((0, k))
             return idx, scores.astype(np.float64)
         idx = cooccurrence_suggest(self.matrix, self.counts, queries, k, exclude)
-        scores = np.asarray(self.matrix[queries[:, None], idx].todense(), dtype=np.float64) if len(idx) else np.zeros((0, k))
+        scores = (
+            np.asarray(self.matrix[queries[:, None], idx].todense(), dtype=np.float64) if len(idx) else np.zeros((0, k))
+        )
         return idx, scores
 
     def save(self, path) -> None:
@@ -165,7 +193,7 @@ class Baseline:
                 np.savez(fh, **arrays)
 
     @classmethod
-    def load(cls, path) -> "Baseline":
+    def load(cls, path) -> Baseline:
         """Read a baseline written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as z:
             method = str(z["method"])

@@ -1,15 +1,18 @@
 """Configuration: validation against the JSON schema, and the grid of training entries."""
+
 from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Mapping
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any
 
 import jsonschema
 import yaml
 
 from .errors import ConfigError
+from .names import EMBEDDING, ORACLE
 
 __all__ = [
     "HYPERPARAMETERS",
@@ -43,14 +46,15 @@ HYPERPARAMETERS = (
     "popularity_prior",
 )
 
-#: the hyperparameters that ``defaults`` may leave out, and the value they then take
+#: the hyperparameters that ``defaults`` may leave out, and the value they then take: config.yaml's
+#: (tests/test_config.py checks that they agree)
 OPTIONAL_DEFAULTS = {
     "min_learning_rate": 0.0001,
-    "method": "sgns",
+    "method": EMBEDDING,
     "ensemble": 1,
     "ensemble_windows": None,
-    "popularity_prior": 0.0,
-    "artist_vectors": False,
+    "popularity_prior": "auto",
+    "artist_vectors": True,
 }
 
 #: the hyperparameters of training (the others choose the method or score the suggestions)
@@ -122,7 +126,9 @@ def _coerce(schema: dict, value, root: dict):
             for s in schemas:
                 sub = s.get("properties", {}).get(key)
                 if sub is None:
-                    sub = next((p for pat, p in s.get("patternProperties", {}).items() if re.search(pat, str(key))), None)
+                    sub = next(
+                        (p for pat, p in s.get("patternProperties", {}).items() if re.search(pat, str(key))), None
+                    )
                 if sub is None and isinstance(s.get("additionalProperties"), dict):
                     sub = s["additionalProperties"]
                 if sub is not None:
@@ -155,13 +161,17 @@ def validate_config(config: dict, source: str = "config.yaml") -> dict:
         The message names the key, what is wrong and how to fix it.
     """
     if not isinstance(config, dict):
-        raise ConfigError(f"{source}: the configuration must be a mapping of keys to values, got {type(config).__name__}")
+        raise ConfigError(
+            f"{source}: the configuration must be a mapping of keys to values, got {type(config).__name__}"
+        )
     config = copy.deepcopy(config)
     schema = load_schema()
     _coerce(schema, config, schema)
     _fill_defaults(schema, config)
     validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path))))
+    errors = sorted(
+        validator.iter_errors(config), key=lambda e: (len(e.absolute_path), list(map(str, e.absolute_path)))
+    )
     if errors:
         lines = []
         for err in errors[:10]:
@@ -181,11 +191,16 @@ def validate_config(config: dict, source: str = "config.yaml") -> dict:
     for name, entry in config["grid"].items():
         if entry is None:
             config["grid"][name] = {}
-        if name == "oracle":
-            raise ConfigError(f"{source}: config key 'grid.oracle': the name `oracle` is reserved for the best achievable score's row; rename the entry")
+        if name == ORACLE:
+            raise ConfigError(
+                f"{source}: config key 'grid.{ORACLE}': the name `{ORACLE}` is reserved for the best achievable "
+                "score's row; rename the entry"
+            )
     missing = [h for h in HYPERPARAMETERS if h not in config["defaults"] and h not in OPTIONAL_DEFAULTS]
     if missing:
-        raise ConfigError(f"{source}: config key 'defaults' lacks {', '.join(missing)}; give every hyperparameter a default")
+        raise ConfigError(
+            f"{source}: config key 'defaults' lacks {', '.join(missing)}; give every hyperparameter a default"
+        )
     for h, value in OPTIONAL_DEFAULTS.items():
         config["defaults"].setdefault(h, value)
     return config
@@ -212,7 +227,9 @@ def grid_entries(config: dict, search: bool = True) -> dict[str, dict[str, Any]]
         clash = [n for n in search_trials(config["search"], config["defaults"]) if n in grid]
         if clash:
             raise ConfigError(f"config key 'grid': entries {clash} clash with the search trials' names; rename them")
-        grid.update({n: {**t, "method": "sgns"} for n, t in search_trials(config["search"], config["defaults"]).items()})
+        grid.update(
+            {n: {**t, "method": EMBEDDING} for n, t in search_trials(config["search"], config["defaults"]).items()}
+        )
     out = {}
     for name, entry in grid.items():
         merged = {**config["defaults"], **(entry or {})}
@@ -225,7 +242,7 @@ def _check_ensemble_windows(name: str, hp: dict, entry: Mapping) -> None:
     """``ensemble_windows: [w1, ..., wM]`` makes an sgns entry an ensemble of M members
     (member i trained with window wi): set ``ensemble`` to M, or refuse another M."""
     windows = hp.get("ensemble_windows")
-    if windows is None or hp.get("method", "sgns") != "sgns":
+    if windows is None or hp.get("method", EMBEDDING) != EMBEDDING:
         return
     if hp["ensemble"] not in (1, len(windows)):
         where = f"grid.{name}" if "ensemble" in entry else "defaults"

@@ -1,4 +1,5 @@
 """Exceptions with messages meant for people: what is wrong, where, and how to fix it."""
+
 from __future__ import annotations
 
 __all__ = ["Track2VecError", "DataError", "ConfigError"]

@@ -3,7 +3,8 @@
 A *run* is one training of one grid entry. With ``replicates: R`` every embedding
 entry is trained R times with seeds ``seed, seed + 1, ...``; the runs are named
 ``{entry}`` (the first) and ``{entry}+r2`` ... ``{entry}+rR`` (``+`` cannot occur in
-an entry name). Baselines are deterministic and run once.
+an entry name; the separators are :mod:`track2vec.names`). Baselines are deterministic
+and run once.
 
 An embedding entry with ``ensemble: M`` (M > 1) is not trained itself: each of its
 runs concatenates M *member* trainings, ``{entry}+m1`` ... (run r holds members
@@ -13,47 +14,42 @@ training hyperparameters equal those of another run (an entry with the same sett
 or another ensemble's member) is not trained twice: :func:`training_sources` maps it
 to that run.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 
+from .names import EMBEDDING, MEMBER_SEP, REPLICATE_SEP
+
 __all__ = [
-    "EMBEDDING_METHOD",
-    "BASELINE_METHODS",
     "run_ids",
     "split_run",
     "run_params",
     "search_trials",
     "t_interval",
-    "adjacent_pair_counts",
     "ensemble_members",
     "entry_of",
     "training_params",
     "training_sources",
 ]
 
-EMBEDDING_METHOD = "sgns"
-BASELINE_METHODS = ("popularity", "cooccurrence")
-_SEP = "+r"
-_MEMBER = "+m"
-
 
 def run_ids(entries: Mapping[str, Mapping], replicates: int = 1) -> list[str]:
     """Every run of every entry, in grid order (replicates of an entry together)."""
     out = []
     for name, hp in entries.items():
-        n = replicates if hp.get("method", EMBEDDING_METHOD) == EMBEDDING_METHOD else 1
-        out += [name] + [f"{name}{_SEP}{i}" for i in range(2, n + 1)]
+        n = replicates if hp.get("method", EMBEDDING) == EMBEDDING else 1
+        out += [name] + [f"{name}{REPLICATE_SEP}{i}" for i in range(2, n + 1)]
     return out
 
 
 def split_run(run: str) -> tuple[str, int]:
     """``("entry", replicate)`` of a run id (replicate 1 for the plain entry name)."""
-    if _SEP in run:
-        name, rep = run.rsplit(_SEP, 1)
+    if REPLICATE_SEP in run:
+        name, rep = run.rsplit(REPLICATE_SEP, 1)
         return name, int(rep)
     return run, 1
 
@@ -88,15 +84,15 @@ def ensemble_members(entries: Mapping[str, Mapping], run: str) -> list[str]:
     name, rep = split_run(run)
     hp = entries[name]
     m = _ensemble_size(hp)
-    if hp.get("method", EMBEDDING_METHOD) != EMBEDDING_METHOD or m < 2:
+    if hp.get("method", EMBEDDING) != EMBEDDING or m < 2:
         return []
-    return [f"{name}{_MEMBER}{i}" for i in range((rep - 1) * m + 1, rep * m + 1)]
+    return [f"{name}{MEMBER_SEP}{i}" for i in range((rep - 1) * m + 1, rep * m + 1)]
 
 
 def entry_of(run: str) -> str:
     """The entry a run id or a member id belongs to."""
-    if _MEMBER in run:
-        return run.rsplit(_MEMBER, 1)[0]
+    if MEMBER_SEP in run:
+        return run.rsplit(MEMBER_SEP, 1)[0]
     return split_run(run)[0]
 
 
@@ -111,12 +107,12 @@ def training_params(entries: Mapping[str, Mapping], run: str, names) -> dict:
     >>> [training_params(e, f"e+m{i}", ("window", "seed")) for i in (1, 2, 6)]
     [{'window': 3, 'seed': 1}, {'window': 1, 'seed': 2}, {'window': 5, 'seed': 6}]
     """
-    if _MEMBER in run:
-        name, i = run.rsplit(_MEMBER, 1)
+    if MEMBER_SEP in run:
+        name, i = run.rsplit(MEMBER_SEP, 1)
         hp = dict(entries[name])
         hp["seed"] = int(hp["seed"]) + int(i) - 1
         windows = hp.get("ensemble_windows")
-        if windows:   # member i of every run takes the i-th window of its run's M
+        if windows:  # member i of every run takes the i-th window of its run's M
             hp["window"] = int(windows[(int(i) - 1) % len(windows)])
     else:
         hp = run_params(entries, run)
@@ -145,8 +141,11 @@ def training_sources(entries: Mapping[str, Mapping], runs, names) -> dict[str, s
     """
     first: dict[tuple, str] = {}
     out = {}
-    plain = [r for r in runs if entries[split_run(r)[0]].get("method", EMBEDDING_METHOD) == EMBEDDING_METHOD
-             and not ensemble_members(entries, r)]
+    plain = [
+        r
+        for r in runs
+        if entries[entry_of(r)].get("method", EMBEDDING) == EMBEDDING and not ensemble_members(entries, r)
+    ]
     members = [m for r in runs for m in ensemble_members(entries, r)]
 
     def key(run):
@@ -216,18 +215,3 @@ def search_trials(search: Mapping, defaults: Mapping) -> dict[str, dict]:
                 trial[key] = float(round(rng.uniform(low, high), 4))
         out[f"search_{t:0{width}d}"] = trial
     return out
-
-
-def adjacent_pair_counts(offsets: np.ndarray, values: np.ndarray, queries: np.ndarray, targets: np.ndarray, n_songs: int) -> np.ndarray:
-    """How often each (query, target) pair occurs as consecutive songs (query then target)
-    in the training sequences: the paper's measure for cold-start pairs."""
-    values = np.asarray(values, dtype=np.int64)
-    pl = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-    same = pl[1:] == pl[:-1]
-    keys = values[:-1][same] * n_songs + values[1:][same]
-    uniq, counts = np.unique(keys, return_counts=True)
-    want = np.asarray(queries, dtype=np.int64) * n_songs + np.asarray(targets, dtype=np.int64)
-    if not len(uniq):
-        return np.zeros(len(want), dtype=np.int64)
-    pos = np.minimum(np.searchsorted(uniq, want), len(uniq) - 1)
-    return np.where(uniq[pos] == want, counts[pos], 0).astype(np.int64)

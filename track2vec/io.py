@@ -15,6 +15,7 @@ Three input layouts are read into one in-memory form, :class:`Playlists`:
 Loading a .npy object array needs ``allow_pickle=True``, which can run code
 embedded in a malicious file: only load .npy files you trust.
 """
+
 from __future__ import annotations
 
 import gc
@@ -42,6 +43,10 @@ __all__ = [
     "read_sequences",
     "write_table",
     "source_of",
+    "read_vocab",
+    "read_pairs",
+    "vocab_size",
+    "read_json",
 ]
 
 _FIX_FORMAT = (
@@ -284,9 +289,9 @@ def _encode_tokens(flat: np.ndarray, select: slice | np.ndarray | None = None) -
     """(codes, dictionary) of the tokens ``flat[select]``, or None when one of them is not
     a str (None, NaN, a number, an unhashable object...)."""
     try:
-        codes, uniques = _factorize_tokens(flat, select)   # a None / NaN token gets code -1
+        codes, uniques = _factorize_tokens(flat, select)  # a None / NaN token gets code -1
         dictionary = pa.array(uniques, type=pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):   # TypeError: an unhashable token
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):  # TypeError: an unhashable token
         return None
     if (codes < 0).any():
         return None
@@ -345,20 +350,26 @@ def _starts_with(dictionary: pa.Array, prefix: str) -> np.ndarray:
 
 def _split_deezer(path: Path, codes: np.ndarray, dictionary: pa.Array, offsets: np.ndarray) -> Playlists:
     # prefix tests on the distinct tokens only, spread to every token by its code
-    kind = np.zeros(len(dictionary), dtype=np.int8)   # 1: track_, 2: artist_, 0: other
+    kind = np.zeros(len(dictionary), dtype=np.int8)  # 1: track_, 2: artist_, 0: other
     kind[_starts_with(dictionary, "track_")] = 1
     kind[_starts_with(dictionary, "artist_")] = 2
     kinds = kind[codes]
     is_track = kinds == 1
     if not is_track.any():
-        raise DataError(path, "holds no `track_<id>` tokens", "each playlist must list `track_<id>` tokens (each optionally followed by `artist_<id>`)")
+        raise DataError(
+            path,
+            "holds no `track_<id>` tokens",
+            "each playlist must list `track_<id>` tokens (each optionally followed by `artist_<id>`)",
+        )
     if not (offsets % 2).any() and is_track[0::2].all() and (kinds[1::2] == 2).all():
         # the usual file: every playlist alternates track, artist, track, artist...
-        return Playlists(None, None, offsets // 2, "deezer", (codes[0::2].copy(), dictionary), (codes[1::2].copy(), dictionary))
+        return Playlists(
+            None, None, offsets // 2, "deezer", (codes[0::2].copy(), dictionary), (codes[1::2].copy(), dictionary)
+        )
     # the artist of a track is the next token when it is an artist token of the same playlist
     next_is_artist = np.zeros(len(codes), dtype=bool)
     next_is_artist[:-1] = kinds[1:] == 2
-    next_is_artist[offsets[1:][offsets[1:] > offsets[:-1]] - 1] = False   # a playlist's last token
+    next_is_artist[offsets[1:][offsets[1:] > offsets[:-1]] - 1] = False  # a playlist's last token
     pos = np.flatnonzero(is_track)
     has_artist = next_is_artist[pos]
     artist_codes = np.where(has_artist, codes[np.minimum(pos + 1, len(codes) - 1)], -1)
@@ -378,11 +389,17 @@ def _paired_items(offsets: np.ndarray) -> slice | np.ndarray:
     return np.flatnonzero(local % 2 == 0)
 
 
-def _split_paired(track_codes: np.ndarray, dictionary: pa.Array, offsets: np.ndarray, path: Path | None = None) -> Playlists:
+def _split_paired(
+    track_codes: np.ndarray, dictionary: pa.Array, offsets: np.ndarray, path: Path | None = None
+) -> Playlists:
     """Playlists of the paired layout from the codes of the items (even positions)."""
     is_artist = _starts_with(dictionary, "artist_")
     if path is not None and is_artist.any() and is_artist[track_codes].all():
-        raise DataError(path, "holds no track tokens (only `artist_<id>` tokens)", "each playlist must list `track_<id>` tokens, or items in the paired layout")
+        raise DataError(
+            path,
+            "holds no track tokens (only `artist_<id>` tokens)",
+            "each playlist must list `track_<id>` tokens, or items in the paired layout",
+        )
     lengths = np.diff(offsets)
     new_offsets = np.zeros_like(offsets)
     np.cumsum((lengths + 1) // 2, out=new_offsets[1:])
@@ -420,23 +437,39 @@ def read_long_table(path: str | os.PathLike) -> Playlists:
             df = pd.read_parquet(path)
         else:
             sep = "\t" if path.suffix.lower() == ".tsv" else ","
-            df = pd.read_csv(path, sep=sep, dtype={"playlist_id": str, "track_id": str, "artist_id": str}, keep_default_na=False, na_values=[""])
+            df = pd.read_csv(
+                path,
+                sep=sep,
+                dtype={"playlist_id": str, "track_id": str, "artist_id": str},
+                keep_default_na=False,
+                na_values=[""],
+            )
     except Exception as exc:  # noqa: BLE001
         raise DataError(path, f"cannot be read as a table ({type(exc).__name__}: {exc})", _FIX_FORMAT) from exc
     missing = [c for c in _TABLE_COLUMNS if c not in df.columns]
     if missing:
-        raise DataError(path, f"lacks column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))})", _FIX_FORMAT)
+        raise DataError(
+            path, f"lacks column(s) {', '.join(missing)} (has {', '.join(map(str, df.columns))})", _FIX_FORMAT
+        )
     if len(df) == 0:
         raise DataError(path, "has no rows", _FIX_FORMAT)
     for col in _TABLE_COLUMNS:
         nulls = df[col].isna()
         if nulls.any():
             row = int(np.flatnonzero(nulls.to_numpy())[0])
-            raise DataError(path, f"column {col} is empty in row {row + 1} (and {int(nulls.sum()) - 1} other rows)", "fill or drop those rows")
+            raise DataError(
+                path,
+                f"column {col} is empty in row {row + 1} (and {int(nulls.sum()) - 1} other rows)",
+                "fill or drop those rows",
+            )
     pos = pd.to_numeric(df["position"], errors="coerce")
     if pos.isna().any():
         row = int(np.flatnonzero(pos.isna().to_numpy())[0])
-        raise DataError(path, f"column position is not a number in row {row + 1} ({df['position'].iloc[row]!r})", "positions must be integers")
+        raise DataError(
+            path,
+            f"column position is not a number in row {row + 1} ({df['position'].iloc[row]!r})",
+            "positions must be integers",
+        )
     df = df.assign(position=pos, playlist_id=df["playlist_id"].astype(str), track_id=df["track_id"].astype(str))
     df = df.sort_values(["playlist_id", "position"], kind="stable")
     codes, uniques = pd.factorize(df["playlist_id"], sort=True)
@@ -511,7 +544,13 @@ def _list_column(table: pa.Table, name: str) -> tuple[np.ndarray, pa.Array]:
     return offsets - offsets[0], values
 
 
-def write_sequences(offsets: np.ndarray, values: np.ndarray, path: str | os.PathLike, ids: np.ndarray | None = None, source: str | None = None) -> None:
+def write_sequences(
+    offsets: np.ndarray,
+    values: np.ndarray,
+    path: str | os.PathLike,
+    ids: np.ndarray | None = None,
+    source: str | None = None,
+) -> None:
     """Write integer sequences (CSR) to parquet: columns ``playlist`` and ``tracks`` (list<int32>)."""
     n = len(offsets) - 1
     ids = np.arange(n, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
@@ -540,3 +579,27 @@ def read_sequences(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray, np.
     offsets, values = _list_column(table, "tracks")
     values = np.asarray(values, dtype=np.int32) if len(values) else np.zeros(0, dtype=np.int32)
     return offsets, values, table.column("playlist").to_numpy()
+
+
+def read_vocab(path: str | os.PathLike) -> pd.DataFrame:
+    """The vocabulary table (``vocab.parquet``): ``index``, ``track_id``, ``count``, ``artist_id``."""
+    return pd.read_parquet(path)
+
+
+def read_pairs(path: str | os.PathLike) -> pd.DataFrame:
+    """Validation or test pairs (``split/val.parquet``, ``split/test.parquet``): ``playlist``,
+    ``query``, ``target``."""
+    return pd.read_parquet(path)
+
+
+def vocab_size(path: str | os.PathLike) -> int:
+    """Number of songs of a vocabulary table, from its parquet footer."""
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def read_json(path: str | os.PathLike):
+    """A JSON file (UTF-8), such as ``best.json`` or ``metrics/{entry}.json``."""
+    import json
+
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)

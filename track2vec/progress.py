@@ -1,8 +1,9 @@
 """Progress lines for long loops over blocks (evaluation, oracle): a few lines, not a flood."""
+
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["BlockProgress"]
 
@@ -29,8 +30,9 @@ class BlockProgress:
     is not reported either (the caller logs the result).
     """
 
-    def __init__(self, say: Callable[[str], None] | None, total: int, block: int,
-                 label: str = "scored", every: float = 0.1) -> None:
+    def __init__(
+        self, say: Callable[[str], None] | None, total: int, block: int, label: str = "scored", every: float = 0.1
+    ) -> None:
         self.say = say
         self.total = int(total)
         self.n_blocks = max(1, -(-self.total // max(1, int(block))))
@@ -45,5 +47,7 @@ class BlockProgress:
             return
         elapsed = time.perf_counter() - self.t0
         left = elapsed * (self.total - items_done) / max(items_done, 1)
-        self.say(f"{self.label} {items_done:,}/{self.total:,} queries ({100 * items_done / max(self.total, 1):.0f}%), "
-                 f"block {b}/{self.n_blocks}, {elapsed:.1f}s elapsed, about {left:.0f}s left")
+        self.say(
+            f"{self.label} {items_done:,}/{self.total:,} queries ({100 * items_done / max(self.total, 1):.0f}%), "
+            f"block {b}/{self.n_blocks}, {elapsed:.1f}s elapsed, about {left:.0f}s left"
+        )

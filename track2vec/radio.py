@@ -1,24 +1,200 @@
-"""Writing a radio: an .m3u8 playlist, a .json summary and a self-contained HTML player.
+"""A radio: a random walk through a model's nearest neighbours, and the files that play it.
 
-The HTML page needs nothing but the preview URLs: its style and script are inline.
-It lists every song of the walk (skipped ones marked) and plays the previews one
-after another in an ``<audio>`` element, moving on when one ends *or* fails to load.
+Usage::
+
+    from track2vec.radio import walk_radio, write_radio
+
+    walk = walk_radio(model, catalog, "Holy Planet", nb_steps=20, nb_candidates=5, seed=0)
+    write_radio(walk, "holy-planet.m3u8", "holy-planet.json", "holy-planet.html")
+
+From the seed song, each next song is drawn at random among the ``nb_candidates`` nearest
+neighbours of the current one that have not been played, ranked by
+:func:`track2vec.models.complete_playlists` (the ranking the evaluation scores). A song without
+a preview is skipped and the walk goes on from it. A radio is written as an .m3u8 playlist of
+the previews, a .json summary and a self-contained HTML page (inline style and script) that
+plays the previews one after another in an ``<audio>`` element, moving on when one ends *or*
+fails to load.
 """
+
 from __future__ import annotations
 
 import html
-import json
-import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+
+import numpy as np
 
 from .atomic import write_json, write_text
-from .errors import DataError
-from .recommend import RadioWalk, Recommender, SongNotFoundError
+from .catalog import Catalog
+from .knn import METRICS
+from .models import Model, as_model, complete_playlists
 
-__all__ = ["to_m3u8", "to_html", "write_radio", "radio_step"]
+__all__ = ["RadioWalk", "to_html", "to_m3u8", "walk_radio", "write_radio"]
 
-_log = logging.getLogger("track2vec")
+
+@dataclass
+class RadioWalk:
+    """The songs of a radio: the seed, then one song per step.
+
+    Attributes
+    ----------
+    query : str
+        What the seed was asked as (a title or an id).
+    seed_index : int
+        Vocabulary index of the seed song (-1 when no song matched it).
+    nb_steps, nb_candidates, seed : int
+        The walk's settings (see :func:`walk_radio`).
+    entry : str or None
+        The grid entry whose model made the walk.
+    metric : str
+        The neighbour search's metric.
+    tracks : list of dict
+        One per song, seed first: ``step`` (0 = seed), ``index``, ``track_id``,
+        ``title``, ``artist``, ``preview``, ``played`` (false = no preview,
+        skipped), ``score`` (similarity to the previous song, or distance for
+        the euclidean metric; none for the seed) and ``candidates`` (the
+        vocabulary indices it was drawn among).
+    messages : list of str
+        One line per skipped song, and why a walk stopped early.
+    """
+
+    query: str
+    seed_index: int
+    nb_steps: int
+    nb_candidates: int
+    seed: int
+    entry: str | None
+    metric: str
+    tracks: list[dict] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def played(self) -> list[dict]:
+        """The songs that have a preview, in order."""
+        return [t for t in self.tracks if t["played"]]
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary (what ``<slug>.json`` holds)."""
+        return {
+            "query": self.query,
+            "seed_index": self.seed_index,
+            "entry": self.entry,
+            "metric": self.metric,
+            "nb_steps": self.nb_steps,
+            "nb_candidates": self.nb_candidates,
+            "seed": self.seed,
+            "n_played": len(self.played),
+            "n_skipped": sum(not t["played"] for t in self.tracks),
+            "tracks": self.tracks,
+            "messages": self.messages,
+        }
+
+
+def walk_radio(
+    model,
+    catalog: Catalog,
+    song: str | int,
+    nb_steps: int = 20,
+    nb_candidates: int = 5,
+    seed: int = 0,
+    metric: str = "cosine",
+    prior: np.ndarray | None = None,
+    entry: str | None = None,
+) -> RadioWalk:
+    """A radio from a seed song: each next song drawn at random among the ``nb_candidates``
+    nearest neighbours of the current one, never a song already played.
+
+    The candidates are :func:`~track2vec.models.complete_playlists` of the songs visited so
+    far, as a playlist whose last song is the current one. A song without a preview is
+    skipped (recorded with ``played: false`` and a message) and the walk goes on from it.
+    The walk stops early only when every song has been visited.
+
+    Parameters
+    ----------
+    model : numpy.ndarray of shape (V, dim), or Model
+        The entry's embedding or baseline (see :mod:`track2vec.models`).
+    catalog : Catalog
+        The songs of the same vocabulary.
+    song : str or int
+        The seed song (see :meth:`Catalog.resolve`).
+    nb_steps : int
+        Songs drawn after the seed.
+    nb_candidates : int
+        Size of the neighbourhood each next song is drawn from.
+    seed : int
+        Seed of the random draws (``numpy.random.default_rng``): the same seed gives the same radio.
+    metric : {"cosine", "euclidean"}
+        Neighbour search; use the one the entry was evaluated with.
+    prior : numpy.ndarray, shape (V,), optional
+        Per-song score added before ranking (the entry's popularity prior).
+    entry : str, optional
+        The grid entry's name (recorded in the walk).
+
+    Returns
+    -------
+    RadioWalk
+
+    Raises
+    ------
+    SongNotFoundError
+        No song matches ``song``.
+    ValueError
+        ``nb_steps`` < 0, ``nb_candidates`` < 1, an unknown metric, or a model and a
+        catalog of different sizes.
+    """
+    model = _checked_model(model, catalog, nb_steps, nb_candidates, metric)
+    rng = np.random.default_rng(seed)
+    current = catalog.resolve(song)
+    walk = RadioWalk(
+        query=str(song),
+        seed_index=current,
+        nb_steps=nb_steps,
+        nb_candidates=nb_candidates,
+        seed=int(seed),
+        entry=entry,
+        metric=metric,
+    )
+    visited = [current]
+    _visit(walk, catalog, current, step=0, score=None, candidates=[])
+    for step in range(1, nb_steps + 1):
+        k = min(nb_candidates, catalog.size - len(visited))
+        if k < 1:
+            walk.messages.append(f"step {step}: every song has been played; the radio stops")
+            break
+        # the current song is the last of the visited ones: the suggest code path
+        cand, scores = complete_playlists(model, [visited], k=k, metric=metric, prior=prior)
+        pick = int(rng.integers(k))
+        current = int(cand[0, pick])
+        visited.append(current)
+        _visit(walk, catalog, current, step=step, score=float(scores[0, pick]), candidates=cand[0].tolist())
+    return walk
+
+
+def _checked_model(model, catalog: Catalog, nb_steps: int, nb_candidates: int, metric: str) -> Model:
+    """``model`` as a :class:`~track2vec.models.Model`, once the walk's settings are checked."""
+    if nb_steps < 0 or nb_candidates < 1:
+        raise ValueError("nb_steps must be >= 0 and nb_candidates >= 1")
+    if metric not in METRICS:
+        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+    model = as_model(model)
+    if model.n_songs != catalog.size:
+        raise ValueError(f"the model ranks {model.n_songs} songs but the catalog has {catalog.size}")
+    return model
+
+
+def _visit(
+    walk: RadioWalk, catalog: Catalog, index: int, step: int, score: float | None, candidates: list[int]
+) -> None:
+    """Add a song to the walk; one without a preview is marked not played, with a message."""
+    t = catalog.track(index)
+    t.pop("count")
+    t.update(step=step, played=bool(t["preview"]), score=score, candidates=[int(c) for c in candidates])
+    if not t["played"]:
+        label = catalog.label(index)
+        song = label if t["title"] == t["track_id"] else f"{label} ({t['track_id']})"
+        walk.messages.append(f"step {step}: skipped {song}: no preview")
+    walk.tracks.append(t)
 
 
 def _display(t: Mapping) -> str:
@@ -102,7 +278,8 @@ _JS = """
   }
   player.addEventListener('ended', function () { next('ended'); });
   player.addEventListener('error', function () { if (player.getAttribute('src')) { next('error'); } });
-  start.addEventListener('click', function () { start.style.display = 'none'; play(current < 0 || current >= items.length ? 0 : current); });
+  start.addEventListener('click', function () { start.style.display = 'none'; \
+play(current < 0 || current >= items.length ? 0 : current); });
   items.forEach(function (li, j) { li.addEventListener('click', function () { play(j); }); });
   play(0);
 })();
@@ -130,8 +307,10 @@ def to_html(walk: RadioWalk) -> str:
                 f'<span class="note">(no preview, skipped)</span></li>'
             )
     messages = "".join(f"<li>{html.escape(m)}</li>" for m in walk.messages if "skipped" not in m)
-    info = (f"{len(walk.played)} of {len(walk.tracks)} songs have a preview · entry {html.escape(str(walk.entry))} · "
-            f"{walk.nb_steps} steps among {walk.nb_candidates} nearest neighbours · seed {walk.seed}")
+    info = (
+        f"{len(walk.played)} of {len(walk.tracks)} songs have a preview · entry {html.escape(str(walk.entry))} · "
+        f"{walk.nb_steps} steps among {walk.nb_candidates} nearest neighbours · seed {walk.seed}"
+    )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -161,49 +340,3 @@ def write_radio(walk: RadioWalk, m3u8: str | Path, json_path: str | Path, html_p
     write_text(m3u8, to_m3u8(walk))
     write_json(json_path, walk.to_dict())
     write_text(html_path, to_html(walk))
-
-
-def radio_step(
-    best: str,
-    embeddings: Mapping[str, str],
-    vocab: str,
-    metadata: str | None,
-    query: str,
-    nb_steps: int,
-    nb_candidates: int,
-    seed: int,
-    metric: str,
-    m3u8: str,
-    json_out: str,
-    html_out: str,
-    logger: logging.Logger = _log,
-    train: str | None = None,
-) -> RadioWalk:
-    """The ``radio`` rule: a radio from one seed song with the best entry, written as .m3u8/.json/.html.
-
-    ``train`` (``split/train.parquet``) gives the song counts of the best entry's
-    popularity prior, when its ``popularity_prior`` hyperparameter is above 0.
-
-    A seed that matches no song (for example the built-in titles on another
-    dataset) does not fail the run: the three files say so and a warning is logged.
-    """
-    from .pipeline import prior_weight
-
-    with open(best, encoding="utf-8") as fh:
-        chosen = json.load(fh)
-    entry = chosen["entry"]
-    if entry not in embeddings:
-        raise DataError(best, f"names entry {entry!r}, which is not in the grid any more", "re-run the best rule")
-    rec = Recommender.from_files(vocab, embeddings[entry], metadata, metric=metric, entry=entry,
-                                 popularity=prior_weight(chosen), train=train)
-    try:
-        walk = rec.radio(query, nb_steps=nb_steps, nb_candidates=nb_candidates, seed=seed)
-    except SongNotFoundError as exc:
-        logger.warning("radio seed %r: %s; change the config key 'radio.seeds'", query, exc)
-        walk = RadioWalk(query=query, seed_index=-1, nb_steps=nb_steps, nb_candidates=nb_candidates, seed=seed,
-                         entry=entry, metric=metric, messages=[f"no song matches the seed {query!r}: change the config key 'radio.seeds'"])
-    for line in walk.messages:
-        logger.info("%s", line)
-    write_radio(walk, m3u8, json_out, html_out)
-    logger.info("radio from %r (entry %s): %d songs, %d with a preview", query, entry, len(walk.tracks), len(walk.played))
-    return walk

@@ -7,17 +7,19 @@ give the same bytes.
 
 matplotlib is imported only when a figure is drawn, so ``import track2vec`` stays light.
 """
+
 from __future__ import annotations
 
 import html
 import math
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from .atomic import atomic_path, write_text
 from .config import HYPERPARAMETERS
+from .names import EMBEDDING, ORACLE
 
 __all__ = [
     "scores_figure",
@@ -31,7 +33,7 @@ __all__ = [
     "test_table_html",
     "best_embedding_entry",
     "varying_hyperparameters",
-    "report_step",
+    "empty_figure",
 ]
 
 _BASELINE_COLOUR = "#9a9a9a"
@@ -97,19 +99,28 @@ def scores_figure(grid: pd.DataFrame, path, best: str | None = None) -> None:
     drawn when entries have several replicates.
     """
     plt = _pyplot()
-    oracle = grid[grid["method"] == "oracle"]
-    rows = grid[grid["method"] != "oracle"].reset_index(drop=True)
+    oracle = grid[grid["method"] == ORACLE]
+    rows = grid[grid["method"] != ORACLE].reset_index(drop=True)
     k = int(grid["k"].iloc[0]) if len(grid) else 10
     n = len(rows)
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 1.1 + 0.32 * max(n, 3)), sharey=True)
     y = np.arange(n)[::-1].astype(float)
     for ax, metric, title in zip(axes, ("hr_at_k", "ndcg_at_k"), (f"HR@{k}", f"NDCG@{k}")):
-        colours = [(_BEST_COLOUR if e == best else (_SGNS_COLOUR if m == "sgns" else _BASELINE_COLOUR))
-                   for e, m in zip(rows["entry"], rows["method"])]
-        hatches = ["" if m == "sgns" else "//" for m in rows["method"]]
+        colours = [
+            (_BEST_COLOUR if e == best else (_SGNS_COLOUR if m == EMBEDDING else _BASELINE_COLOUR))
+            for e, m in zip(rows["entry"], rows["method"])
+        ]
+        hatches = ["" if m == EMBEDDING else "//" for m in rows["method"]]
         err = _errors(rows, metric) if _has_intervals(grid) else None
-        bars = ax.barh(y, rows[metric], color=colours, xerr=err, capsize=3 if err is not None else 0,
-                       edgecolor="black", linewidth=0.4)
+        bars = ax.barh(
+            y,
+            rows[metric],
+            color=colours,
+            xerr=err,
+            capsize=3 if err is not None else 0,
+            edgecolor="black",
+            linewidth=0.4,
+        )
         for bar, hatch in zip(bars, hatches):
             bar.set_hatch(hatch)
         for yi, v in zip(y, rows[metric]):
@@ -122,10 +133,18 @@ def scores_figure(grid: pd.DataFrame, path, best: str | None = None) -> None:
         ax.set_xlim(0, max(1e-3, float(np.nanmax([*rows[metric], *(oracle[metric] if len(oracle) else [])]))) * 1.25)
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(y)
-    axes[0].set_yticklabels([(e if e == m else f"{e} ({m})") + " (baseline)" if m != "sgns" else e for e, m in zip(rows["entry"], rows["method"])])
+    axes[0].set_yticklabels(
+        [
+            (e if e == m else f"{e} ({m})") + " (baseline)" if m != EMBEDDING else e
+            for e, m in zip(rows["entry"], rows["method"])
+        ]
+    )
     from matplotlib.patches import Patch
 
-    handles = [Patch(facecolor=_SGNS_COLOUR, label="sgns"), Patch(facecolor=_BASELINE_COLOUR, hatch="//", label="baseline")]
+    handles = [
+        Patch(facecolor=_SGNS_COLOUR, label=EMBEDDING),
+        Patch(facecolor=_BASELINE_COLOUR, hatch="//", label="baseline"),
+    ]
     if best is not None:
         handles.append(Patch(facecolor=_BEST_COLOUR, label=f"best ({best})"))
     if len(oracle):
@@ -167,9 +186,16 @@ def loss_figure(logs: Mapping[str, pd.DataFrame], path, tied: Sequence[str] = ()
         if name not in entries:
             entries.append(name)
         colour = f"C{entries.index(name) % 10}"
-        ax.plot(log["epoch"], log["loss"], marker="o", markersize=3, color=colour,
-                linewidth=1.5 if rep == 1 else 0.8, alpha=1.0 if rep == 1 else 0.6,
-                label=(f"{name} (tied)" if name in tied else name) if rep == 1 else None)
+        ax.plot(
+            log["epoch"],
+            log["loss"],
+            marker="o",
+            markersize=3,
+            color=colour,
+            linewidth=1.5 if rep == 1 else 0.8,
+            alpha=1.0 if rep == 1 else 0.6,
+            label=(f"{name} (tied)" if name in tied else name) if rep == 1 else None,
+        )
     if not entries:
         ax.text(0.5, 0.5, "no embedding entries in the grid", ha="center", va="center", transform=ax.transAxes)
     else:
@@ -192,7 +218,7 @@ def _as_number(values: pd.Series) -> tuple[np.ndarray, list[str] | None]:
 
 def varying_hyperparameters(grid: pd.DataFrame) -> list[str]:
     """Hyperparameters that take at least two values among the embedding (sgns) entries."""
-    sgns = grid[grid["method"] == "sgns"]
+    sgns = grid[grid["method"] == EMBEDDING]
     out = []
     for h in HYPERPARAMETERS:
         if h in _NOT_EFFECTS or h not in sgns.columns:
@@ -218,7 +244,7 @@ def hyperparameter_figure(grid: pd.DataFrame, defaults: Mapping[str, object], pa
     metric : {"ndcg_at_k", "hr_at_k"}
     """
     plt = _pyplot()
-    sgns = grid[grid["method"] == "sgns"].reset_index(drop=True)
+    sgns = grid[grid["method"] == EMBEDDING].reset_index(drop=True)
     hps = varying_hyperparameters(grid)
     k = int(grid["k"].iloc[0]) if len(grid) else 10
     label = ("NDCG@" if metric == "ndcg_at_k" else "HR@") + str(k)
@@ -234,11 +260,21 @@ def hyperparameter_figure(grid: pd.DataFrame, defaults: Mapping[str, object], pa
     err = _errors(sgns, metric) if _has_intervals(grid) else None
     for ax, h in zip(axes.flat, hps):
         x, ticks = _as_number(sgns[h])
-        others = [o for o in hps + [q for q in HYPERPARAMETERS if q not in hps] if o != h and o not in _NOT_EFFECTS and o in sgns.columns]
-        one_factor = np.array([
-            all(str(row[o]).lower() == str(defaults.get(o, row[o])).lower() or _close(row[o], defaults.get(o)) for o in others)
-            for _, row in sgns.iterrows()
-        ], dtype=bool)
+        others = [
+            o
+            for o in hps + [q for q in HYPERPARAMETERS if q not in hps]
+            if o != h and o not in _NOT_EFFECTS and o in sgns.columns
+        ]
+        one_factor = np.array(
+            [
+                all(
+                    str(row[o]).lower() == str(defaults.get(o, row[o])).lower() or _close(row[o], defaults.get(o))
+                    for o in others
+                )
+                for _, row in sgns.iterrows()
+            ],
+            dtype=bool,
+        )
         y = sgns[metric].to_numpy(float)
         if err is not None:
             ax.errorbar(x, y, yerr=err, fmt="none", ecolor="#555555", capsize=2, linewidth=0.8)
@@ -258,7 +294,7 @@ def hyperparameter_figure(grid: pd.DataFrame, defaults: Mapping[str, object], pa
         ax.set_title(h)
         ax.set_ylabel(f"validation {label}")
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(hps):]:
+    for ax in list(axes.flat)[len(hps) :]:
         ax.axis("off")
     fig.suptitle("filled, joined: entries that differ from `defaults` in this hyperparameter only", fontsize=8)
     fig.tight_layout()
@@ -326,7 +362,7 @@ def test_figure(score: Mapping, path) -> None:
 def best_embedding_entry(grid: pd.DataFrame, best: Mapping, metric: str = "ndcg_at_k") -> str | None:
     """The entry whose embedding is mapped: the best entry, or the best embedding (sgns)
     entry by ``metric`` when the best is a baseline; None when the grid has no sgns entry."""
-    sgns = grid[grid["method"] == "sgns"]
+    sgns = grid[grid["method"] == EMBEDDING]
     if best.get("entry") in set(sgns["entry"]):
         return str(best["entry"])
     if not len(sgns):
@@ -349,8 +385,9 @@ def pca_2d(vectors: np.ndarray) -> np.ndarray:
     return out
 
 
-def map_labels(vocab: pd.DataFrame, n: int, generator: Mapping[str, np.ndarray] | None = None,
-               metadata: pd.DataFrame | None = None) -> tuple[list[str], str]:
+def map_labels(
+    vocab: pd.DataFrame, n: int, generator: Mapping[str, np.ndarray] | None = None, metadata: pd.DataFrame | None = None
+) -> tuple[list[str], str]:
     """Colour labels of the ``n`` most frequent songs, and what they are.
 
     Parameters
@@ -385,8 +422,15 @@ def map_labels(vocab: pd.DataFrame, n: int, generator: Mapping[str, np.ndarray] 
     return labels, "artist"
 
 
-def embedding_map(emb: np.ndarray, labels: Sequence[str], path, entry: str, kind: str = "genre",
-                  max_groups: int = 10, metric: str = "cosine") -> None:
+def embedding_map(
+    emb: np.ndarray,
+    labels: Sequence[str],
+    path,
+    entry: str,
+    kind: str = "genre",
+    max_groups: int = 10,
+    metric: str = "cosine",
+) -> None:
     """2-D PCA map of the most frequent songs' vectors, coloured by genre or artist.
 
     Parameters
@@ -422,7 +466,10 @@ def embedding_map(emb: np.ndarray, labels: Sequence[str], path, entry: str, kind
     for i, g in enumerate(shown):
         m = lab == g
         ax.scatter(xy[m, 0], xy[m, 1], s=14, color=f"C{i % 10}", label=f"{g} ({int(m.sum())})")
-    ax.set_title(f"{len(X)} most frequent songs, embedding of {entry} (PCA of the {'unit ' if metric == 'cosine' else ''}vectors), by {kind}")
+    ax.set_title(
+        f"{len(X)} most frequent songs, embedding of {entry} "
+        f"(PCA of the {'unit ' if metric == 'cosine' else ''}vectors), by {kind}"
+    )
     ax.set_xlabel("first principal axis")
     ax.set_ylabel("second principal axis")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5), title=kind, title_fontsize=8)
@@ -446,10 +493,13 @@ def _fmt(v) -> str:
     return str(v)
 
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:1em;color:#222}
-table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}
-th{background:#eee}td:first-child,th:first-child{text-align:left}tr.best td{background:#fde0dc;font-weight:bold}
-tr.baseline td{color:#666}tr.oracle td{color:#2ca02c;font-style:italic}caption{text-align:left;margin:.4em 0;font-weight:bold}"""
+_CSS = (
+    "body{font-family:system-ui,sans-serif;margin:1em;color:#222}\n"
+    "table{border-collapse:collapse;font-size:13px}th,td{border:1px solid #ccc;padding:3px 7px;text-align:right}\n"
+    "th{background:#eee}td:first-child,th:first-child{text-align:left}tr.best td{background:#fde0dc;font-weight:bold}\n"
+    "tr.baseline td{color:#666}tr.oracle td{color:#2ca02c;font-style:italic}"
+    "caption{text-align:left;margin:.4em 0;font-weight:bold}"
+)
 
 
 def _html_table(df: pd.DataFrame, row_classes: Sequence[str], caption: str) -> str:
@@ -458,12 +508,17 @@ def _html_table(df: pd.DataFrame, row_classes: Sequence[str], caption: str) -> s
     for cls, (_, row) in zip(row_classes, df.iterrows()):
         cells = "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row)
         body.append(f'<tr class="{cls}">{cells}</tr>')
-    return f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    return (
+        f"<table><caption>{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table>"
+    )
 
 
 def _page(title: str, inner: str) -> str:
-    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            f"<style>{_CSS}</style></head><body>{inner}</body></html>\n")
+    return (
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+        f"<style>{_CSS}</style></head><body>{inner}</body></html>\n"
+    )
 
 
 def grid_table_html(grid: pd.DataFrame, path, best: str | None = None) -> None:
@@ -481,8 +536,10 @@ def grid_table_html(grid: pd.DataFrame, path, best: str | None = None) -> None:
     df = grid.copy()
     # leave out columns that are blank in every row
     df = df[[c for c in df.columns if not df[c].isna().all()]]
-    classes = ["best" if e == best else ("oracle" if m == "oracle" else ("baseline" if m != "sgns" else ""))
-               for e, m in zip(grid["entry"], grid["method"])]
+    classes = [
+        "best" if e == best else ("oracle" if m == ORACLE else ("baseline" if m != EMBEDDING else ""))
+        for e, m in zip(grid["entry"], grid["method"])
+    ]
     k = int(grid["k"].iloc[0]) if len(grid) else 10
     inner = _html_table(df, classes, f"grid: validation HR@{k} / NDCG@{k} of every entry (best: {best})")
     write_text(path, _page("grid", inner))
@@ -499,107 +556,49 @@ def test_table_html(score: Mapping, path) -> None:
         HTML file to write.
     """
     k = score["k"]
-    rows = [{"pairs": "all test pairs", "n_pairs": score["n_pairs"], f"HR@{k}": score["hr_at_k"], f"NDCG@{k}": score["ndcg_at_k"]}]
+    rows = [
+        {
+            "pairs": "all test pairs",
+            "n_pairs": score["n_pairs"],
+            f"HR@{k}": score["hr_at_k"],
+            f"NDCG@{k}": score["ndcg_at_k"],
+        }
+    ]
     for f, cs in sorted(score.get("cold_start", {}).items(), key=lambda kv: int(kv[0])):
-        rows.append({"pairs": f"cold start: (query, next) seen at most {f} times in training", "n_pairs": cs["n_pairs"],
-                     f"HR@{k}": cs.get("hr_at_k"), f"NDCG@{k}": cs.get("ndcg_at_k")})
+        rows.append(
+            {
+                "pairs": f"cold start: (query, next) seen at most {f} times in training",
+                "n_pairs": cs["n_pairs"],
+                f"HR@{k}": cs.get("hr_at_k"),
+                f"NDCG@{k}": cs.get("ndcg_at_k"),
+            }
+        )
     classes = [""] * len(rows)
     if "oracle" in score:
-        rows.append({"pairs": "oracle (best achievable), all test pairs", "n_pairs": score["n_pairs"],
-                     f"HR@{k}": score["oracle"]["hr_at_k"], f"NDCG@{k}": score["oracle"]["ndcg_at_k"]})
+        rows.append(
+            {
+                "pairs": "oracle (best achievable), all test pairs",
+                "n_pairs": score["n_pairs"],
+                f"HR@{k}": score["oracle"]["hr_at_k"],
+                f"NDCG@{k}": score["oracle"]["ndcg_at_k"],
+            }
+        )
         classes.append("oracle")
     caption = f"test score of {score['entry']} ({score.get('method', 'sgns')})"
     if score.get("share_of_oracle") is not None:
         caption += f": HR@{k} is {100 * score['share_of_oracle']:.1f}% of the oracle's"
     if "hr_ci" in score:
-        caption += f"; 95% interval HR@{k} [{score['hr_ci'][0]:.4f}, {score['hr_ci'][1]:.4f}] over {score.get('replicates')} replicates"
+        caption += (
+            f"; 95% interval HR@{k} [{score['hr_ci'][0]:.4f}, {score['hr_ci'][1]:.4f}] "
+            f"over {score.get('replicates')} replicates"
+        )
     write_text(path, _page("test score", _html_table(pd.DataFrame(rows), classes, caption)))
 
 
-def report_step(
-    grid: str,
-    best: str,
-    test_score: str,
-    train_logs: Mapping[str, str],
-    vocab: str,
-    embeddings: Mapping[str, str],
-    out: Mapping[str, str],
-    defaults: Mapping[str, object],
-    best_metric: str = "ndcg_at_k",
-    metric: str = "cosine",
-    map_songs: int = 500,
-    generator: str | None = None,
-    metadata: str | None = None,
-    logger=None,
-) -> None:
-    """Draw every figure and table of the report.
-
-    Parameters
-    ----------
-    grid, best, test_score : str
-        ``grid.tsv``, ``best.json``, ``test_score.json``.
-    train_logs : mapping
-        Run id -> ``train_log/{run}.tsv``.
-    vocab : str
-        ``vocab.parquet``.
-    embeddings : mapping
-        Embedding entry -> its (first run's) ``embeddings/{entry}.npy``.
-    out : mapping
-        Output paths: ``grid``, ``scores``, ``hyperparameters``, ``loss``, ``test``,
-        ``test_table``, ``map``.
-    defaults : mapping
-        Config key ``defaults`` (the reference point of the hyperparameter panels).
-    best_metric : {"ndcg_at_k", "hr_at_k"}
-        Config key ``best.metric``.
-    metric : {"cosine", "euclidean"}
-        Config key ``evaluate.metric``.
-    map_songs : int
-        Config key ``report.map_songs``: the most frequent songs on the map.
-    generator : str, optional
-        ``synthetic_model.npz`` on the built-in dataset (map coloured by genre).
-    metadata : str, optional
-        A ``TracksArtists.csv``-like file (artist names on a user's file).
-    logger : logging.Logger, optional
-    """
-    import json
-
-    from .evaluate import check_embeddings
-
-    say = logger.info if logger is not None else (lambda *a: None)
-    g = pd.read_csv(grid, sep="\t")
-    with open(best, encoding="utf-8") as fh:
-        b = json.load(fh)
-    with open(test_score, encoding="utf-8") as fh:
-        score = json.load(fh)
-    grid_table_html(g, out["grid"], best=b.get("entry"))
-    scores_figure(g, out["scores"], best=b.get("entry"))
-    say("grid: %d entries, best %s", len(g), b.get("entry"))
-    hyperparameter_figure(g, defaults, out["hyperparameters"], metric=best_metric)
-    say("hyperparameter panels: %s", ", ".join(varying_hyperparameters(g)) or "none vary")
-    tied = [e for e, t, m in zip(g["entry"], g.get("tied", pd.Series([None] * len(g))), g["method"])
-            if m == "sgns" and str(t).lower() == "true"]
-    loss_figure({run: pd.read_csv(p, sep="\t") for run, p in train_logs.items()}, out["loss"], tied=tied)
-    test_figure(score, out["test"])
-    test_table_html(score, out["test_table"])
-    say("test score of %s: HR@%s %.4f", score["entry"], score["k"], score["hr_at_k"])
+def empty_figure(path, message: str) -> None:
+    """A small figure that only says ``message`` (a page with nothing to draw)."""
     plt = _pyplot()
-    entry = best_embedding_entry(g, b, best_metric)
-    if entry is None or entry not in embeddings:
-        fig, ax = plt.subplots(figsize=(5, 2))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "no embedding entry in the grid: nothing to map", ha="center", va="center")
-        _save(fig, out["map"])
-        say("no embedding entry: empty map")
-        return
-    voc = pd.read_parquet(vocab)
-    n = min(int(map_songs), len(voc))
-    emb = check_embeddings(np.load(embeddings[entry]), len(voc), embeddings[entry])[:n]
-    gen = None
-    if generator:
-        from .synthetic import load_model
-
-        gen = load_model(generator)
-    meta = pd.read_csv(metadata, dtype=str, keep_default_na=False) if metadata and gen is None else None
-    labels, kind = map_labels(voc, n, generator=gen, metadata=meta)
-    embedding_map(emb, labels, out["map"], entry, kind=kind, metric=metric)
-    say("map: %d most frequent songs of %s, by %s", n, entry, kind)
+    fig, ax = plt.subplots(figsize=(5, 2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center")
+    _save(fig, path)

@@ -9,23 +9,21 @@ Each script in ``scripts/`` is::
 :class:`~track2vec.errors.Track2VecError` into a one-paragraph message and exit
 status 1 instead of a traceback.
 """
+
 from __future__ import annotations
 
 import logging
 import sys
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .atomic import ResultsFolderError
 from .errors import Track2VecError
 
-__all__ = ["run", "get_logger"]
+__all__ = ["run"]
 
 _FMT = "%(asctime)s %(name)s %(levelname)s %(message)s"
-
-
-def get_logger(name: str = "track2vec") -> logging.Logger:
-    return logging.getLogger(name)
 
 
 def _setup(log_path: str | None, rule: str) -> logging.Logger:
@@ -72,5 +70,7 @@ def run(main: Callable[[Any, logging.Logger], None], smk: Any) -> None:
         logger.error("%s", exc)
         sys.exit(1)
     except MemoryError:
-        logger.error("out of memory in rule %s: give the job more memory (resources mem_mb) or use a smaller dataset", rule)
+        logger.error(
+            "out of memory in rule %s: give the job more memory (resources mem_mb) or use a smaller dataset", rule
+        )
         sys.exit(1)

@@ -5,6 +5,7 @@
   of the playlists with more than 3 songs (after filtering); the task is to find the
   last song from the second-to-last.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -41,7 +42,9 @@ class Split:
     test: pd.DataFrame
 
 
-def split_playlists(offsets: np.ndarray, values: np.ndarray, n_val: int = 10_000, n_test: int = 10_000, seed: int = 4) -> Split:
+def split_playlists(
+    offsets: np.ndarray, values: np.ndarray, n_val: int = 10_000, n_test: int = 10_000, seed: int = 4
+) -> Split:
     """Split encoded playlists into training sequences and validation/test pairs.
 
     Parameters
@@ -93,7 +96,13 @@ def split_playlists(offsets: np.ndarray, values: np.ndarray, n_val: int = 10_000
 
     def pairs(ids: np.ndarray) -> pd.DataFrame:
         end = offsets[ids + 1]
-        return pd.DataFrame({"playlist": ids.astype(np.int64), "query": values[end - 2].astype(np.int32), "target": values[end - 1].astype(np.int32)})
+        return pd.DataFrame(
+            {
+                "playlist": ids.astype(np.int64),
+                "query": values[end - 2].astype(np.int32),
+                "target": values[end - 1].astype(np.int32),
+            }
+        )
 
     # training: every playlist minus its last song; keep sequences with >= 2 songs
     train_len = np.maximum(lengths - 1, 0)
@@ -105,5 +114,5 @@ def split_playlists(offsets: np.ndarray, values: np.ndarray, n_val: int = 10_000
     # a mask over the tokens: those of the kept playlists, less each one's last token
     mask = np.repeat(keep, lengths)
     mask[offsets[1:][keep] - 1 - offsets[0]] = False
-    train_values = np.asarray(values, dtype=np.int32)[offsets[0]:offsets[-1]][mask]
+    train_values = np.asarray(values, dtype=np.int32)[offsets[0] : offsets[-1]][mask]
     return Split(t_off, train_values, train_ids, pairs(val_ids), pairs(test_ids))

@@ -55,14 +55,15 @@ The ``tiny`` preset's catalog was chosen by hand for dense, repeated data. With
 ``(n_playlists / base_playlists) ** catalog_exponent`` (Heaps-like growth; a
 million playlists give a catalog of about 7.7M tracks and stay under 2 GB).
 """
+
 from __future__ import annotations
 
 import argparse
 import math
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -76,6 +77,7 @@ __all__ = [
     "next_song_probabilities",
     "start_probabilities",
     "track_tokens",
+    "mixture_weights",
     "token_to_index",
     "load_model",
     "main",
@@ -154,7 +156,7 @@ class SyntheticConfig:
     def scaled_artists(self) -> int:
         """Number of artists for :attr:`n_playlists` (catalog scaling)."""
         ratio = self.n_playlists / self.base_playlists
-        return max(self.n_genres * 2, int(round(self.n_artists * ratio ** self.catalog_exponent)))
+        return max(self.n_genres * 2, int(round(self.n_artists * ratio**self.catalog_exponent)))
 
 
 # Calibrated by generating the full preset (seed 0..2) with different n_artists /
@@ -185,8 +187,14 @@ PRESETS: dict[str, SyntheticConfig] = {
     ),
 }
 PRESETS["tiny"] = replace(
-    PRESETS["full"], n_playlists=2_000, n_genres=12, n_artists=600,
-    mean_tracks_per_artist=6.0, artist_floor_rank=1_000.0, artist_offset=5.0, base_playlists=2_000,
+    PRESETS["full"],
+    n_playlists=2_000,
+    n_genres=12,
+    n_artists=600,
+    mean_tracks_per_artist=6.0,
+    artist_floor_rank=1_000.0,
+    artist_offset=5.0,
+    base_playlists=2_000,
 )
 
 
@@ -222,6 +230,7 @@ class SyntheticDataset:
 # Catalog
 # --------------------------------------------------------------------------------------
 
+
 def _config(preset: str, n_playlists: int | None) -> SyntheticConfig:
     if not isinstance(preset, str) or preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}: choose one of {', '.join(sorted(PRESETS))}")
@@ -250,7 +259,7 @@ def _build_catalog(cfg: SyntheticConfig, rng: np.random.Generator) -> dict[str, 
     genre_weight = 1.0 / np.arange(1, G + 1) ** cfg.genre_zipf
     genre_weight /= genre_weight.sum()
     # Popular genres hold more artists, less than in proportion to their popularity.
-    artist_genre = np.sort(rng.choice(G, size=A, p=genre_weight ** 0.5 / (genre_weight ** 0.5).sum()))
+    artist_genre = np.sort(rng.choice(G, size=A, p=genre_weight**0.5 / (genre_weight**0.5).sum()))
     # Make sure every genre has at least one artist.
     artist_genre[:G] = np.arange(G)
     artist_genre = np.sort(artist_genre).astype(np.int16)
@@ -304,6 +313,7 @@ def _build_catalog(cfg: SyntheticConfig, rng: np.random.Generator) -> dict[str, 
 # Transition kernel
 # --------------------------------------------------------------------------------------
 
+
 def _ranges(model: Mapping[str, np.ndarray], cur: np.ndarray):
     """Catalog ranges ``[lo, hi)`` of the artist and genre of each track in ``cur``."""
     artist = model["track_artist"][cur]
@@ -315,7 +325,7 @@ def _ranges(model: Mapping[str, np.ndarray], cur: np.ndarray):
     return a_lo, a_hi, g_lo, g_hi
 
 
-def _mixture(model: Mapping[str, np.ndarray], cur: np.ndarray) -> np.ndarray:
+def mixture_weights(model: Mapping[str, np.ndarray], cur: np.ndarray) -> np.ndarray:
     """Effective mixture weights ``(len(cur), 4)`` (seq, artist, genre, random) per track."""
     a_lo, a_hi, g_lo, g_hi = _ranges(model, cur)
     mix = np.broadcast_to(np.asarray(model["mixture"], dtype=np.float64), (len(cur), 4)).copy()
@@ -365,7 +375,7 @@ def next_song_probabilities(
         raise ValueError(f"track_index must be in [0, {T}), got {track_index}")
     cur = np.array([c])
     a_lo, a_hi, g_lo, g_hi = (int(x[0]) for x in _ranges(model, cur))
-    p_seq, p_art, p_gen, p_rnd = _mixture(model, cur)[0]
+    p_seq, p_art, p_gen, p_rnd = mixture_weights(model, cur)[0]
     wc = w[c]
     probs = w * (p_rnd / (1.0 - wc))  # w sums to 1
     if p_gen > 0:
@@ -384,7 +394,7 @@ def next_song_probabilities(
         B = float(probs[hist].sum())
         in_hist = np.zeros(T, dtype=bool)
         in_hist[hist] = True
-        keep = (1.0 - B ** R) / (1.0 - B) if B < 1.0 else float(R)
+        keep = (1.0 - B**R) / (1.0 - B) if B < 1.0 else float(R)
         probs = np.where(in_hist, probs * B ** (R - 1), probs * keep)
         probs /= probs.sum()
     return probs
@@ -411,14 +421,31 @@ def token_to_index(model: Mapping[str, np.ndarray]) -> dict[str, int]:
 
 
 def load_model(path: str | Path) -> dict[str, np.ndarray]:
-    """Load a model written by :func:`write` into a dict of arrays."""
+    """Load a model written by :func:`write` into a dict of arrays.
+
+    Raises
+    ------
+    DataError
+        The file was written by a generator of another :data:`MODEL_VERSION`.
+    """
+    from .errors import DataError
+
     with np.load(path, allow_pickle=False) as npz:
-        return {k: npz[k] for k in npz.files}
+        model = {k: npz[k] for k in npz.files}
+    version = int(model["version"]) if "version" in model else None
+    if version != MODEL_VERSION:
+        raise DataError(
+            path,
+            f"holds a generator model of version {version}, but this track2vec reads version {MODEL_VERSION}",
+            "run the synthetic rule again (snakemake --forcerun synthetic)",
+        )
+    return model
 
 
 # --------------------------------------------------------------------------------------
 # Playlists
 # --------------------------------------------------------------------------------------
+
 
 def _lengths(cfg: SyntheticConfig, rng: np.random.Generator) -> np.ndarray:
     n = cfg.n_playlists
@@ -452,7 +479,7 @@ def _draw_next(model, cwx, cur, rng):
     """One draw of the kernel ``K(cur, .)`` for each entry of ``cur``."""
     n = cur.size
     a_lo, a_hi, g_lo, g_hi = _ranges(model, cur)
-    mix = _mixture(model, cur)
+    mix = mixture_weights(model, cur)
     u = rng.random(n)
     comp = (u[:, None] >= np.cumsum(mix, axis=1)[:, :3]).sum(axis=1)
     lo = np.where(comp == 1, a_lo, np.where(comp == 2, g_lo, 0))
@@ -463,8 +490,9 @@ def _draw_next(model, cwx, cur, rng):
     return nxt
 
 
-def _walk(model: dict[str, np.ndarray], lengths: np.ndarray, rng: np.random.Generator,
-          chunk: int = 16_384) -> tuple[np.ndarray, np.ndarray]:
+def _walk(
+    model: dict[str, np.ndarray], lengths: np.ndarray, rng: np.random.Generator, chunk: int = 16_384
+) -> tuple[np.ndarray, np.ndarray]:
     """Catalog indices of all playlists, one after another, and the playlists' offsets."""
     w = model["track_weight"]
     cwx = np.concatenate([[0.0], np.cumsum(w)])
@@ -478,7 +506,7 @@ def _walk(model: dict[str, np.ndarray], lengths: np.ndarray, rng: np.random.Gene
     out = np.empty(int(offsets[-1]), dtype=np.int32 if w.size < 2**31 else np.int64)
     order = np.argsort(-lengths, kind="stable")  # longest first: active rows are a prefix
     for start in range(0, n, chunk):
-        rows = order[start:start + chunk]
+        rows = order[start : start + chunk]
         L = lengths[rows]
         m = rows.size
         buf = np.empty((m, int(L[0])), dtype=np.int64)
@@ -500,7 +528,7 @@ def _walk(model: dict[str, np.ndarray], lengths: np.ndarray, rng: np.random.Gene
                 nxt[todo] = _draw_next(model, cwx, cur[todo], rng)
             buf[:k, t] = nxt
         for i, r in enumerate(rows.tolist()):
-            out[offsets[r]:offsets[r + 1]] = buf[i, :L[i]]
+            out[offsets[r] : offsets[r + 1]] = buf[i, : L[i]]
     return out, offsets
 
 
@@ -522,9 +550,9 @@ def _playlists_array(model, flat, offsets, used) -> np.ndarray:
         both = np.empty(2 * (hi - lo), dtype=object)
         both[0::2] = tok[flat[lo:hi]]
         both[1::2] = atok[art[flat[lo:hi]]]
-        off2 = (2 * (offsets[b:min(b + step, n) + 1] - lo)).tolist()
+        off2 = (2 * (offsets[b : min(b + step, n) + 1] - lo)).tolist()
         for i in range(len(off2) - 1):
-            playlists[b + i] = both[off2[i]:off2[i + 1]].tolist()
+            playlists[b + i] = both[off2[i] : off2[i + 1]].tolist()
         del both
     return playlists
 
@@ -553,24 +581,59 @@ _GERUND = (
 ).split()
 _PREP = ("in the", "on the", "under the", "through the", "across the", "with the", "for the")
 _FR = [
-    ("Été", "Brûlant"), ("Café", "Noir"), ("Cœur", "Léger"), ("Rêve", "Doré"), ("Nuit", "Étoilée"),
-    ("Lumière", "Bleue"), ("Soleil", "Levant"), ("Fête", "Foraine"), ("Île", "Déserte"),
-    ("Château", "Fantôme"), ("Mélodie", "Perdue"), ("Âme", "Sœur"), ("Forêt", "Enchantée"),
-    ("Fenêtre", "Ouverte"), ("Chanson", "Française"), ("Rivière", "Gelée"), ("Hôtel", "Désiré"),
-    ("Pluie", "d'Été"), ("Mémoire", "Vive"), ("Éclat", "de Verre"),
+    ("Été", "Brûlant"),
+    ("Café", "Noir"),
+    ("Cœur", "Léger"),
+    ("Rêve", "Doré"),
+    ("Nuit", "Étoilée"),
+    ("Lumière", "Bleue"),
+    ("Soleil", "Levant"),
+    ("Fête", "Foraine"),
+    ("Île", "Déserte"),
+    ("Château", "Fantôme"),
+    ("Mélodie", "Perdue"),
+    ("Âme", "Sœur"),
+    ("Forêt", "Enchantée"),
+    ("Fenêtre", "Ouverte"),
+    ("Chanson", "Française"),
+    ("Rivière", "Gelée"),
+    ("Hôtel", "Désiré"),
+    ("Pluie", "d'Été"),
+    ("Mémoire", "Vive"),
+    ("Éclat", "de Verre"),
 ]
 _ES = [
-    ("Corazón", "Roto"), ("Canción", "del Mar"), ("Mañana", "Será"), ("Noche", "Mágica"),
-    ("Señorita", "Bonita"), ("Fiesta", "Tropical"), ("Camino", "Perdido"), ("Sueño", "Azul"),
-    ("Ação", "Final"), ("Saudade", "Antiga"), ("Verão", "Eterno"), ("Coração", "Selvagem"),
+    ("Corazón", "Roto"),
+    ("Canción", "del Mar"),
+    ("Mañana", "Será"),
+    ("Noche", "Mágica"),
+    ("Señorita", "Bonita"),
+    ("Fiesta", "Tropical"),
+    ("Camino", "Perdido"),
+    ("Sueño", "Azul"),
+    ("Ação", "Final"),
+    ("Saudade", "Antiga"),
+    ("Verão", "Eterno"),
+    ("Coração", "Selvagem"),
 ]
 _SINGLE = (
     "Café Déjà-vu Nostalgia Résumé Über Fiancée Naïve Mañana Sérénade Bohème Cliché Éphémère "
     "Allégresse Tendresse Rêverie Odyssée Aurora Halcyon Solstice Euphoria Serendipity Lagrimas "
     "Schön Sehnsucht Fernweh Ångström Zéphyr Noël Soirée Reverie"
 ).split()
-_SUFFIX = ("", " (Remix)", " (Live)", " (Acoustic)", " - Radio Edit", " (Extended Mix)",
-           " (Piano Version)", " Pt. 2", " (Reprise)", " (Demo)", " (Remastered)")
+_SUFFIX = (
+    "",
+    " (Remix)",
+    " (Live)",
+    " (Acoustic)",
+    " - Radio Edit",
+    " (Extended Mix)",
+    " (Piano Version)",
+    " Pt. 2",
+    " (Reprise)",
+    " (Demo)",
+    " (Remastered)",
+)
 _FIRST = (
     "Léa Chloé Zoë Renée José Inés Mia Noah Lucas Emma Hugo Manon Jules Camille Louis Inès "
     "Sofia Mateo Lena Jonas Nina Max Clara Elias Ana Diego Maya Theo Amélie Rafael Lucía Élodie "
@@ -589,8 +652,14 @@ _BAND_NOUN = (
 
 def _title_blocks() -> tuple[int, int, int]:
     """Sizes of the title enumeration's blocks: plain, with a suffix, long titles."""
-    base = (len(_ADJ) * len(_NOUN) + len(_GERUND) * len(_PREP) * len(_NOUN) + len(_NOUN) ** 2
-            + len(_FR) * 3 + len(_ES) * 3 + len(_SINGLE))
+    base = (
+        len(_ADJ) * len(_NOUN)
+        + len(_GERUND) * len(_PREP) * len(_NOUN)
+        + len(_NOUN) ** 2
+        + len(_FR) * 3
+        + len(_ES) * 3
+        + len(_SINGLE)
+    )
     long = len(_GERUND) * len(_PREP) * len(_ADJ) * len(_NOUN)
     return base, base * (len(_SUFFIX) - 1), long
 
@@ -664,8 +733,21 @@ def _artist_name(k: int) -> str:
 
 def _roman(n: int) -> str:
     out = []
-    for v, s in ((1000, "M"), (900, "CM"), (500, "D"), (400, "CD"), (100, "C"), (90, "XC"),
-                 (50, "L"), (40, "XL"), (10, "X"), (9, "IX"), (5, "V"), (4, "IV"), (1, "I")):
+    for v, s in (
+        (1000, "M"),
+        (900, "CM"),
+        (500, "D"),
+        (400, "CD"),
+        (100, "C"),
+        (90, "XC"),
+        (50, "L"),
+        (40, "XL"),
+        (10, "X"),
+        (9, "IX"),
+        (5, "V"),
+        (4, "IV"),
+        (1, "I"),
+    ):
         while n >= v:
             out.append(s)
             n -= v
@@ -690,8 +772,9 @@ def _metadata(model, counts: np.ndarray, rng: np.random.Generator) -> pd.DataFra
     # distinct titles; ~1% of the others copy the title of another track (like
     # real covers / homonyms).
     base, suffixed, long = _title_blocks()
-    order = np.concatenate([rng.permutation(base), base + rng.permutation(suffixed),
-                            base + suffixed + rng.permutation(long)])
+    order = np.concatenate(
+        [rng.permutation(base), base + rng.permutation(suffixed), base + suffixed + rng.permutation(long)]
+    )
     keys = order[np.arange(n) % order.size]
     titles = [_title(int(k)) for k in keys]
     protected = min(n, max(50, n // 50))
@@ -702,19 +785,20 @@ def _metadata(model, counts: np.ndarray, rng: np.random.Generator) -> pd.DataFra
             titles[d] = titles[s]
     artists = model["track_artist"][covered]
     uniq_art, inv = np.unique(artists, return_inverse=True)
-    name_keys = rng.choice(max(8 * len(_FIRST) * len(_LAST) // 3, 2 * uniq_art.size),
-                           size=uniq_art.size, replace=False)
+    name_keys = rng.choice(max(8 * len(_FIRST) * len(_LAST) // 3, 2 * uniq_art.size), size=uniq_art.size, replace=False)
     names = [_artist_name(int(k)) for k in name_keys]
     names = np.array(names, dtype=object)[inv]
     ids = model["track_ids"][covered]
     missing = (rng.random(n) < 0.3).tolist()
     preview = ["" if miss else PREVIEW_URL.format(id=i) for miss, i in zip(missing, ids.tolist())]
-    df = pd.DataFrame({
-        "track_id": [f"track_{i}" for i in ids.tolist()],
-        "title": titles,
-        "name": names,
-        "preview": preview,
-    })
+    df = pd.DataFrame(
+        {
+            "track_id": [f"track_{i}" for i in ids.tolist()],
+            "title": titles,
+            "name": names,
+            "preview": preview,
+        }
+    )
     # The real file is not sorted by popularity: shuffle rows deterministically.
     return df.iloc[rng.permutation(n)].reset_index(drop=True)
 
@@ -722,6 +806,7 @@ def _metadata(model, counts: np.ndarray, rng: np.random.Generator) -> pd.DataFra
 # --------------------------------------------------------------------------------------
 # Public API
 # --------------------------------------------------------------------------------------
+
 
 def generate(preset: str = "full", seed: int = 0, n_playlists: int | None = None) -> SyntheticDataset:
     """Generate a synthetic playlist dataset.
@@ -760,12 +845,12 @@ def generate(preset: str = "full", seed: int = 0, n_playlists: int | None = None
     playlists = _playlists_array(model, flat, offsets, used)
     del flat
     metadata = _metadata(model, counts, s_meta)
-    return SyntheticDataset(playlists=playlists, metadata=metadata, model=model,
-                            preset=preset, seed=int(seed))
+    return SyntheticDataset(playlists=playlists, metadata=metadata, model=model, preset=preset, seed=int(seed))
 
 
-def write(dataset: SyntheticDataset, playlists_path: str | Path, metadata_path: str | Path,
-          model_path: str | Path) -> None:
+def write(
+    dataset: SyntheticDataset, playlists_path: str | Path, metadata_path: str | Path, model_path: str | Path
+) -> None:
     """Write a dataset atomically.
 
     Parameters
@@ -795,11 +880,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m track2vec.synthetic",
         description="Generate a deterministic synthetic playlist dataset in the Deezer music_2.npy layout.",
     )
-    parser.add_argument("--preset", default="full", choices=sorted(PRESETS),
-                        help="size preset (default: full, 100,000 playlists)")
+    parser.add_argument(
+        "--preset", default="full", choices=sorted(PRESETS), help="size preset (default: full, 100,000 playlists)"
+    )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    parser.add_argument("--n-playlists", type=int, default=None,
-                        help="override the preset's number of playlists")
+    parser.add_argument("--n-playlists", type=int, default=None, help="override the preset's number of playlists")
     parser.add_argument("--playlists", required=True, help="output .npy of playlists")
     parser.add_argument("--metadata", required=True, help="output .csv of track metadata")
     parser.add_argument("--model", required=True, help="output .npz of the generator's parameters")

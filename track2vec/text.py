@@ -3,6 +3,7 @@
 Standard library only, so that the workflow can import it when it parses the
 configuration.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Counting tracks, filtering rare ones and indexing the vocabulary."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ import pyarrow.compute as pc
 
 from .io import Playlists
 
-__all__ = ["Vocabulary", "build_vocabulary"]
+__all__ = ["Vocabulary", "build_vocabulary", "encode_strings", "track_codes"]
 
 
 @dataclass
@@ -46,13 +47,21 @@ class Vocabulary:
         return self.table["count"].to_numpy(dtype=np.int64)
 
 
-def _encode(arr: pa.Array) -> tuple[np.ndarray, pa.Array]:
+def encode_strings(arr: pa.Array) -> tuple[np.ndarray, pa.Array]:
     """Codes (int64, -1 for null) and distinct values of a string array, by Arrow's hashing."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     enc = arr if pa.types.is_dictionary(arr.type) else pc.dictionary_encode(arr)
     codes = pc.fill_null(enc.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
     return codes, enc.dictionary
+
+
+def track_codes(playlists: Playlists) -> tuple[np.ndarray, pa.Array]:
+    """The code of each track token (int64) and the distinct track ids: the reader's
+    codes when it made them, else :func:`encode_strings` of the tokens."""
+    if playlists.track_codes is not None:
+        return playlists.track_codes
+    return encode_strings(playlists.tracks)
 
 
 def _lexical_rank(values: pa.Array) -> np.ndarray:
@@ -84,7 +93,7 @@ def build_vocabulary(playlists: Playlists, min_count: int = 2) -> Vocabulary:
     """
     if min_count < 1:
         raise ValueError(f"min_count must be >= 1, got {min_count}")
-    codes, uniques = playlists.track_codes if playlists.track_codes is not None else _encode(playlists.tracks)
+    codes, uniques = track_codes(playlists)
     counts = np.bincount(codes, minlength=len(uniques)).astype(np.int64)
     kept = np.flatnonzero(counts >= min_count)
     # descending count, ties broken by track id (deterministic whatever the input order)
@@ -117,11 +126,13 @@ def _artist_of(playlists: Playlists, mapped: np.ndarray, keep_tok: np.ndarray, s
     """
     if not playlists.has_artists:
         return pa.nulls(size, type=pa.string())
-    a_codes, a_uniques = playlists.artist_codes if playlists.artist_codes is not None else _encode(playlists.artists)
+    a_codes, a_uniques = (
+        playlists.artist_codes if playlists.artist_codes is not None else encode_strings(playlists.artists)
+    )
     sel = np.flatnonzero(keep_tok & (a_codes >= 0))
     t_tok, a_tok = mapped[sel].astype(np.int64), a_codes[sel]
     best = np.full(size, -1, dtype=np.int64)
-    best[t_tok] = a_tok   # right as it is when every track comes with one artist only
+    best[t_tok] = a_tok  # right as it is when every track comes with one artist only
     if not (best[t_tok] == a_tok).all():
         # distinct (track, artist) pairs and how often each occurs, by hashing
         n_a = len(a_uniques)

@@ -1,163 +1,35 @@
-"""Exact nearest neighbours and the HR@k / NDCG@k metrics.
+"""Exact nearest neighbours of songs in an embedding, by cosine or Euclidean distance.
 
-Neighbour search is exact. The songs are cut into tiles (a small index built per
-call) whose centre, radius, norm range and largest bias bound the best score any of
-their songs can reach; each query's k-th score is bounded from below on its most
-promising tiles, only the tiles whose bound reaches that are scored (float32 matrix
-products, tile by tile), and only the songs whose float32 score is within a rigorous
-bound on the float32 rounding error of it are re-scored in float64 and sorted. Ties
-are broken by the lower index (the more frequent song). The result is therefore
-exactly the float64 ranking, at the speed of a float32 product over a small part of
-the vocabulary.
+Usage::
+
+    from track2vec.knn import nearest_neighbours
+
+    idx, scores = nearest_neighbours(emb, queries, k=10, metric="cosine")
+
+The search is exact: it returns the float64 ranking of every song, ties to the lower
+index (the more frequent song). It cuts the songs into tiles whose geometry bounds the
+best score any of their songs can reach, scores only the tiles that can hold a query's
+top k (float32 products, tile by tile), and re-scores in float64 only the songs whose
+float32 score is within a rigorous rounding bound of the k-th best. Why this is exact:
+:func:`nearest_neighbours`, Notes, and docs/evaluation.md.
 """
+
 from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import math
 import os
 import weakref
-from typing import Callable, Sequence
+from collections.abc import Callable
 
 import numpy as np
-import pandas as pd
 
-from .errors import DataError
 from .progress import BlockProgress
 
-__all__ = [
-    "combine_embeddings",
-    "nearest_neighbours",
-    "complete_playlists",
-    "hit_ranks",
-    "hr_ndcg",
-    "check_embeddings",
-    "popularity_prior",
-    "SAME_SONG_CONVENTIONS",
-    "METRICS",
-]
+__all__ = ["METRICS", "nearest_neighbours", "search_memory_bytes"]
 
 #: distance measures for neighbour search
 METRICS = ("cosine", "euclidean")
-
-#: what to do with a pair whose next song equals the query (the query is never suggested)
-SAME_SONG_CONVENTIONS = {
-    "miss": "the pair counts and is a miss (the query itself is never suggested)",
-    "hit": "the pair counts as a hit at rank 1 (NDCG 1), as in the paper's code",
-    "exclude": "the pair is left out of the scores",
-}
-
-def check_embeddings(emb: np.ndarray, n_vocab: int, path: str = "embeddings") -> np.ndarray:
-    """Check that an embedding matrix is usable: 2-D float, one row per song, finite.
-
-    Parameters
-    ----------
-    emb : numpy.ndarray
-    n_vocab : int
-        Expected number of rows (the vocabulary size).
-    path : str
-        Named in the error message.
-
-    Returns
-    -------
-    numpy.ndarray of float32
-
-    Raises
-    ------
-    DataError
-        Wrong shape or dtype, or non-finite values.
-    """
-    fix = "re-run its train job (delete the file, or snakemake --forcerun train)"
-    if not isinstance(emb, np.ndarray) or emb.ndim != 2:
-        raise DataError(path, f"is not a 2-D matrix (shape {getattr(emb, 'shape', None)})", fix)
-    if emb.shape[0] != n_vocab:
-        raise DataError(path, f"has {emb.shape[0]} rows but the vocabulary has {n_vocab} songs", fix)
-    if not np.issubdtype(emb.dtype, np.floating):
-        raise DataError(path, f"has dtype {emb.dtype}, not floating point", fix)
-    bad = ~np.isfinite(emb).all(axis=1)
-    if bad.any():
-        raise DataError(path, f"has NaN or infinite values in {int(bad.sum())} rows (first: row {int(np.flatnonzero(bad)[0])})", fix)
-    return np.ascontiguousarray(emb, dtype=np.float32)
-
-
-def combine_embeddings(members: Sequence[np.ndarray]) -> np.ndarray:
-    """One embedding from several trained on the same vocabulary (an ensemble).
-
-    Each member is scaled to unit rows, the members are concatenated and the result is
-    divided by ``sqrt(len(members))``: every row has unit norm, and the cosine of two songs
-    is the mean of their cosines in the members (Euclidean distances rank as cosines).
-
-    Parameters
-    ----------
-    members : sequence of numpy.ndarray, each of shape (V, dim_i)
-
-    Returns
-    -------
-    numpy.ndarray of float32, shape (V, sum of dim_i)
-
-    Raises
-    ------
-    ValueError
-        No member, or members with different numbers of rows.
-
-    Examples
-    --------
-    >>> a = np.array([[1.0, 0.0], [0.0, 2.0]]); b = np.array([[0.0, 3.0], [0.0, 1.0]])
-    >>> e = combine_embeddings([a, b])
-    >>> round(float(e[0] @ e[1]), 6)  # mean of cos 0 (in a) and cos 1 (in b)
-    0.5
-    """
-    if not len(members):
-        raise ValueError("an ensemble needs at least one member")
-    rows = {m.shape[0] for m in members}
-    if len(rows) != 1:
-        raise ValueError(f"ensemble members have different numbers of rows: {sorted(rows)}")
-    root = math.sqrt(len(members))
-    out = np.empty((rows.pop(), sum(m.shape[1] for m in members)), dtype=np.float32)
-    col = 0
-    for m in members:   # in slices of rows: float64 work space of 32 MiB, whatever the size
-        step = max(1, _CHUNK_FLOATS // max(1, m.shape[1]))
-        for s in range(0, len(out), step):
-            x = np.asarray(m[s : s + step], dtype=np.float64)
-            norms = np.linalg.norm(x, axis=1, keepdims=True)
-            out[s : s + step, col : col + m.shape[1]] = x / np.where(norms > 0, norms, 1.0) / root
-        col += m.shape[1]
-    return out
-
-
-def popularity_prior(counts: np.ndarray, weight: float) -> np.ndarray | None:
-    """The per-song score ``weight * log(1 + count)`` that the ``popularity_prior`` hyperparameter adds.
-
-    Parameters
-    ----------
-    counts : numpy.ndarray of int, shape (V,)
-        Occurrences of each song in the training sequences.
-    weight : float
-        The entry's ``popularity_prior`` (>= 0); 0 means no prior.
-
-    Returns
-    -------
-    numpy.ndarray of float64, shape (V,), or None
-        None when ``weight`` is 0 (rank by similarity alone).
-
-    Notes
-    -----
-    Ranking by ``cos(q, s) + weight * log(1 + count(s))`` is ranking by
-    ``exp(cos / weight) * (1 + count)``: among songs equally similar to the query
-    the more played one comes first, as it is the more likely next song. Cosine
-    neighbours alone ignore popularity, which the next song's distribution does not
-    (on the built-in data, popular songs of the query's genre were almost never in
-    the cosine top 10, while they make a good share of the next songs).
-    """
-    counts = np.asarray(counts)
-    if weight < 0 or not np.isfinite(weight):
-        raise ValueError(f"popularity_prior must be a finite number >= 0, got {weight!r}")
-    if (counts < 0).any():
-        raise ValueError("counts must be >= 0")
-    if weight == 0:
-        return None
-    return float(weight) * np.log1p(counts.astype(np.float64))
-
 
 #: float64 numbers per chunk when the base vectors are made or used in slices (2**22: 32 MiB)
 _CHUNK_FLOATS = 2**22
@@ -258,6 +130,108 @@ _THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity
 _EPS32 = float(np.finfo(np.float32).eps)
 
 
+def _partition(base64: np.ndarray, tile: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """The songs in tile order and the tile sizes, ``(perm, cnt)``: a deterministic
+    function of the base vectors (not of the bias, so one partition serves every prior).
+
+    About sqrt(T) k-means cells, each cut by k-means again into cells of about ``tile``
+    songs, so that assigning the songs costs V x (sqrt(T) + cells) products instead of
+    V x T. Any partition keeps the search exact; a good one only makes it faster.
+    """
+    V = base64.shape[0]
+    n_tiles = max(1, V // max(1, tile))
+    if n_tiles == 1:
+        return np.arange(V), np.array([V])
+    rng = np.random.default_rng(seed)
+    b32 = base64.astype(np.float32)
+    n1 = max(1, int(round(np.sqrt(n_tiles))))
+    lab1 = _kmeans(b32, n1, rng)
+    perm = np.argsort(lab1, kind="stable")
+    sizes = []
+    for j0, j1 in zip(*_segments(np.bincount(lab1, minlength=n1))):
+        if j1 > j0:
+            sizes += _cut_cell(base64, b32, perm, j0, j1, tile, rng)
+    return perm, np.concatenate(sizes)
+
+
+def _cut_cell(base64, b32, perm, j0: int, j1: int, tile: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Cut the first-level cell ``perm[j0:j1]`` into tiles, reordering it in place; the tile sizes.
+
+    k-means cuts it into cells of about ``tile`` songs; a cell that k-means leaves much
+    larger than ``tile`` (a diffuse cloud) is cut into slabs along its principal direction.
+    """
+    idx = perm[j0:j1]
+    lab = _kmeans(b32[idx], max(1, int(round((j1 - j0) / tile))), rng)
+    idx = idx[np.argsort(lab, kind="stable")]
+    perm[j0:j1] = idx
+    sizes = []
+    for c0, c1 in zip(*_segments(np.bincount(lab))):
+        n = c1 - c0
+        if n == 0:
+            continue
+        if n > 2 * tile:
+            n_parts = -(-n // tile)
+            cell = idx[c0:c1]
+            perm[j0 + c0 : j0 + c1] = cell[np.argsort(_principal(base64[cell]), kind="stable")]
+            sizes.append(np.diff(np.linspace(0, n, n_parts + 1).round().astype(np.int64)))
+        else:
+            sizes.append(np.array([n]))
+    return sizes
+
+
+def _segments(cnt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end of each segment of sizes ``cnt``."""
+    ends = np.cumsum(cnt)
+    return ends - cnt, ends
+
+
+def _principal(x: np.ndarray) -> np.ndarray:
+    """Projection of the rows of ``x`` on (an approximation of) their principal direction:
+    a few power iterations from a fixed start."""
+    d = x - x.mean(axis=0)
+    w = np.ones(x.shape[1], dtype=x.dtype)
+    for _ in range(3):
+        w = d.T @ (d @ w)
+        w /= max(float(np.abs(w).max()), 1e-30)
+    return d @ w
+
+
+def _kmeans(x: np.ndarray, n_c: int, rng: np.random.Generator) -> np.ndarray:
+    """Cell of each row of ``x`` (float32) among ``n_c`` k-means cells: centres from
+    ``_KMEANS_ITERS`` Lloyd iterations on a sample of ``_KMEANS_SAMPLE`` rows per cell,
+    then every row assigned to its nearest centre."""
+    if n_c <= 1 or len(x) <= n_c:
+        return np.zeros(len(x), dtype=np.int64) if n_c <= 1 else np.arange(len(x))
+    sample = x[np.sort(rng.choice(len(x), min(len(x), _KMEANS_SAMPLE * n_c), replace=False))]
+    cent = sample[np.sort(rng.choice(len(sample), n_c, replace=False))].copy()
+    for _ in range(_KMEANS_ITERS):
+        lab = _nearest_centre(sample, cent)
+        cnt = np.bincount(lab, minlength=n_c)
+        sums = np.zeros(cent.shape)
+        _sum_by(sums, lab, sample)
+        nz = cnt > 0
+        cent[nz] = (sums[nz] / cnt[nz, None]).astype(np.float32)
+    return _nearest_centre(x, cent)
+
+
+def _nearest_centre(x: np.ndarray, cent: np.ndarray) -> np.ndarray:
+    """Index of the nearest centre of each row of ``x`` (float32, in chunks)."""
+    half = 0.5 * np.einsum("ij,ij->i", cent, cent)
+    out = np.empty(len(x), dtype=np.int64)
+    step = max(1, 2**22 // len(cent))
+    for s in range(0, len(x), step):
+        out[s : s + step] = np.argmax(x[s : s + step] @ cent.T - half, axis=1)
+    return out
+
+
+def _sum_by(sums: np.ndarray, lab: np.ndarray, x: np.ndarray) -> None:
+    """``sums[j] += x[lab == j].sum(0)`` for every j (sorted segments, one reduceat)."""
+    o = np.argsort(lab, kind="stable")
+    sl = lab[o]
+    heads = np.flatnonzero(np.r_[True, sl[1:] != sl[:-1]])
+    sums[sl[heads]] += np.add.reduceat(x[o].astype(np.float64), heads, axis=0)
+
+
 class _Tiles:
     """The songs cut into tiles, with what bounds the best score a tile's songs can reach.
 
@@ -273,14 +247,15 @@ class _Tiles:
         Target number of songs per tile.
     seed : int
         Seed of the k-means samples: the tiles are a deterministic function of the input.
+    partition : tuple of numpy.ndarray, optional
+        ``(perm, cnt)`` from :func:`_partition`, when already known.
 
     Notes
     -----
     Any partition keeps the search exact; a good one makes it faster. The songs get two
     levels of k-means on their base vectors (unit vectors for cosine, centred raw vectors
     for Euclidean), and a cell left much larger than ``tile`` is cut into slabs along its
-    principal direction. (Norm shells for Euclidean, tried first, gave tiles of close
-    norms but mixed directions: 1.1-5.5x slower on trained embeddings.)
+    principal direction (:func:`_partition`).
 
     Attributes
     ----------
@@ -304,10 +279,17 @@ class _Tiles:
         ``[e, bias(e)]`` in tile order, for the float32 products.
     """
 
-    def __init__(self, base64: np.ndarray, bias: np.ndarray, e_sq: np.ndarray, tile: int, seed: int = 0,
-                 partition: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+    def __init__(
+        self,
+        base64: np.ndarray,
+        bias: np.ndarray,
+        e_sq: np.ndarray,
+        tile: int,
+        seed: int = 0,
+        partition: tuple[np.ndarray, np.ndarray] | None = None,
+    ) -> None:
         V, dim = base64.shape
-        perm, cnt = partition if partition is not None else self.partition(base64, tile, seed)
+        perm, cnt = partition if partition is not None else _partition(base64, tile, seed)
         self.perm = perm
         self.rank = np.empty(V, dtype=np.int64)
         self.rank[perm] = np.arange(V)
@@ -336,102 +318,6 @@ class _Tiles:
         self.norm_max = np.maximum.reduceat(norm, heads) * (1 + 1e-12)
         self.base32[:, dim] = b
 
-    @classmethod
-    def partition(cls, base64: np.ndarray, tile: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """The songs in tile order and the tile sizes, ``(perm, cnt)``: a deterministic
-        function of the base vectors (not of the bias, so one partition serves every prior)."""
-        V, dim = base64.shape
-        n_tiles = max(1, V // max(1, tile))
-        if n_tiles > 1:
-            # about sqrt(T) k-means cells, each cut by k-means again into cells of about
-            # ``tile`` songs (so that assigning the songs costs V x (sqrt(T) + cells) products
-            # instead of V x T); a cell that k-means left much larger than ``tile`` (a diffuse
-            # cloud) is cut into slabs along its principal direction
-            rng = np.random.default_rng(seed)
-            b32 = base64.astype(np.float32)
-            n1 = max(1, int(round(np.sqrt(n_tiles))))
-            lab1 = cls._kmeans(b32, n1, rng)
-            perm = np.argsort(lab1, kind="stable")
-            sizes = []
-            for j0, j1 in zip(*cls._heads(np.bincount(lab1, minlength=n1))):
-                if j1 == j0:
-                    continue
-                idx = perm[j0:j1]
-                lab = cls._kmeans(b32[idx], max(1, int(round((j1 - j0) / tile))), rng)
-                idx = idx[np.argsort(lab, kind="stable")]
-                perm[j0:j1] = idx
-                for c0, c1 in zip(*cls._heads(np.bincount(lab))):
-                    n = c1 - c0
-                    if n == 0:
-                        continue
-                    if n > 2 * tile:
-                        n_parts = -(-n // tile)
-                        cell = idx[c0:c1]
-                        perm[j0 + c0 : j0 + c1] = cell[np.argsort(cls._principal(base64[cell]), kind="stable")]
-                        sizes.append(np.diff(np.linspace(0, n, n_parts + 1).round().astype(np.int64)))
-                    else:
-                        sizes.append(np.array([n]))
-            del b32  # before the caller's base32: one float32 copy of the vectors at a time
-            cnt = np.concatenate(sizes)
-        else:
-            perm = np.arange(V)
-            cnt = np.array([V])
-        return perm, cnt
-
-    @staticmethod
-    def _heads(cnt: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Start and end of each segment of sizes ``cnt``."""
-        ends = np.cumsum(cnt)
-        return ends - cnt, ends
-
-    @staticmethod
-    def _principal(x: np.ndarray) -> np.ndarray:
-        """Projection of the rows of ``x`` on (an approximation of) their principal direction:
-        a few power iterations from a fixed start."""
-        d = x - x.mean(axis=0)
-        w = np.ones(x.shape[1], dtype=x.dtype)
-        for _ in range(3):
-            w = d.T @ (d @ w)
-            w /= max(float(np.abs(w).max()), 1e-30)
-        return d @ w
-
-    @classmethod
-    def _kmeans(cls, x: np.ndarray, n_c: int, rng: np.random.Generator) -> np.ndarray:
-        """Cell of each row of ``x`` (float32) among ``n_c`` k-means cells: centres from
-        ``_KMEANS_ITERS`` Lloyd iterations on a sample of ``_KMEANS_SAMPLE`` rows per cell,
-        then every row assigned to its nearest centre. Any partition keeps the search exact;
-        a good one only makes it faster."""
-        if n_c <= 1 or len(x) <= n_c:
-            return np.zeros(len(x), dtype=np.int64) if n_c <= 1 else np.arange(len(x))
-        sample = x[np.sort(rng.choice(len(x), min(len(x), _KMEANS_SAMPLE * n_c), replace=False))]
-        cent = sample[np.sort(rng.choice(len(sample), n_c, replace=False))].copy()
-        for _ in range(_KMEANS_ITERS):
-            lab = cls._nearest(sample, cent)
-            cnt = np.bincount(lab, minlength=n_c)
-            sums = np.zeros(cent.shape)
-            cls._sum_by(sums, lab, sample)
-            nz = cnt > 0
-            cent[nz] = (sums[nz] / cnt[nz, None]).astype(np.float32)
-        return cls._nearest(x, cent)
-
-    @staticmethod
-    def _nearest(x: np.ndarray, cent: np.ndarray) -> np.ndarray:
-        """Index of the nearest centre of each row of ``x`` (float32, in chunks)."""
-        half = 0.5 * np.einsum("ij,ij->i", cent, cent)
-        out = np.empty(len(x), dtype=np.int64)
-        step = max(1, 2**22 // len(cent))
-        for s in range(0, len(x), step):
-            out[s : s + step] = np.argmax(x[s : s + step] @ cent.T - half, axis=1)
-        return out
-
-    @staticmethod
-    def _sum_by(sums: np.ndarray, lab: np.ndarray, x: np.ndarray) -> None:
-        """``sums[j] += x[lab == j].sum(0)`` for every j (sorted segments, one reduceat)."""
-        o = np.argsort(lab, kind="stable")
-        sl = lab[o]
-        heads = np.flatnonzero(np.r_[True, sl[1:] != sl[:-1]])
-        sums[sl[heads]] += np.add.reduceat(x[o].astype(np.float64), heads, axis=0)
-
     def bounds(self, q64: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Upper bound of ``q . e + bias(e)`` over each tile, for each query (shape (n, T)),
         and the products ``q . c`` with the tile centres.
@@ -457,7 +343,7 @@ class _Tiles:
         big = np.sqrt(self.centre_sq) + self.radius + self.norm_max
         other = np.abs(self.bias_max) + np.abs(self.g_max) + self.norm_max**2
         slack_all = 1e-9 * (q_sq_all + np.sqrt(q_sq_all) * big.max() + other.max() + 1e-300)
-        for s in range(0, len(q64), 256):   # in chunks: the temporaries stay in cache
+        for s in range(0, len(q64), 256):  # in chunks: the temporaries stay in cache
             c = qc[s : s + 256]
             q_sq = q_sq_all[s : s + 256]
             q_norm = np.sqrt(q_sq)
@@ -495,8 +381,9 @@ def _exact_all(q: np.ndarray, base64: np.ndarray, bias: np.ndarray, banned, k: i
     return pool[o], full[pool[o]]
 
 
-def _within_float32_kth(rows: np.ndarray, songs: np.ndarray, s32: np.ndarray, err: np.ndarray, b: int,
-                        k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _within_float32_kth(
+    rows: np.ndarray, songs: np.ndarray, s32: np.ndarray, err: np.ndarray, b: int, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The candidates (row, song, float32 score) whose score is at least their row's k-th best
     float32 score minus ``1.5 err[row]`` (rows with fewer than k candidates keep them all).
 
@@ -506,7 +393,7 @@ def _within_float32_kth(rows: np.ndarray, songs: np.ndarray, s32: np.ndarray, er
         return rows, songs, s32
     u = np.ascontiguousarray(s32, dtype=np.float32).view(np.uint32)
     flip = np.where(u >> np.uint32(31), np.uint32(0xFFFFFFFF), np.uint32(0x80000000))
-    key = (rows.astype(np.uint64) << np.uint64(32)) | (u ^ flip).astype(np.uint64)   # ascending score in a row
+    key = (rows.astype(np.uint64) << np.uint64(32)) | (u ^ flip).astype(np.uint64)  # ascending score in a row
     key.sort()
     cnt = np.bincount(rows, minlength=b)
     ends = np.cumsum(cnt)
@@ -519,51 +406,89 @@ def _within_float32_kth(rows: np.ndarray, songs: np.ndarray, s32: np.ndarray, er
     return rows[keep], songs[keep], s32[keep]
 
 
-def _search_block(tiles: _Tiles, q64: np.ndarray, qsong: np.ndarray, excl: np.ndarray | None, err: np.ndarray,
-                  base64: np.ndarray, bias: np.ndarray, k: int, e_norm_max: float,
-                  bias_max: float) -> tuple[np.ndarray, np.ndarray]:
+def _search_block(
+    tiles: _Tiles,
+    q64: np.ndarray,
+    qsong: np.ndarray,
+    excl: np.ndarray | None,
+    err: np.ndarray,
+    base64: np.ndarray,
+    bias: np.ndarray,
+    k: int,
+    e_norm_max: float,
+    bias_max: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Exact top k of a block of queries (see :func:`nearest_neighbours`, Notes)."""
     b, dim = q64.shape
-    n_tiles = len(tiles.size)
-    n_ban = 1 + (0 if excl is None else excl.shape[1])
-    need_a = k + n_ban
+    need_a = k + 1 + (0 if excl is None else excl.shape[1])
     qa = np.ones((b, dim + 1), dtype=np.float32)
     qa[:, :dim] = q64
     bound, qc = tiles.bounds(q64)
+    kth = _kth_lower_bound(tiles, qa, qc, qsong, excl, k, need_a)
+    dense = ~np.isfinite(kth)
+    c_rows, c_songs, c_s32, dense = _candidates(tiles, qa, bound, kth, err, dense, max(_MAX_CAND, 4 * need_a))
+    keep = ~dense[c_rows] & ~_banned(c_rows, c_songs, qsong, excl)
+    c_rows, c_songs, c_s32 = c_rows[keep], c_songs[keep], c_s32[keep]
+    # the candidates hold every song whose float32 score reaches the query's k-th best one,
+    # K32; the exact k-th score is at least K32 - err / 2, so a song of the true top k scores
+    # at least K32 - err in float32: keep those (with err / 2 to spare for float64 near-ties)
+    c_rows, c_songs, c_s32 = _within_float32_kth(c_rows, c_songs, c_s32, err, b, k)
+    return _rescore(c_rows, c_songs, q64, qsong, excl, base64, bias, k, dense, e_norm_max, bias_max)
 
-    def banned_pairs(rows: np.ndarray, songs: np.ndarray) -> np.ndarray:
-        bad = songs == qsong[rows]
-        if excl is not None:
-            bad |= (excl[rows] == songs[:, None]).any(axis=1)
-        return bad
 
-    def tile_work(pairs_by_tile):
-        """(tile start, tile end, rows) work items, rows in chunks of at most _TILE_FLOATS scores."""
-        for t, rows in pairs_by_tile:
-            s, e = int(tiles.starts[t]), int(tiles.starts[t + 1])
-            step = max(1, _TILE_FLOATS // (e - s))
-            for c in range(0, len(rows), step):
-                yield s, e, rows[c : c + step]
+def _banned(rows: np.ndarray, songs: np.ndarray, qsong: np.ndarray, excl: np.ndarray | None) -> np.ndarray:
+    """Whether each (row, song) pair is the row's query or one of its exclusions."""
+    bad = songs == qsong[rows]
+    if excl is not None:
+        bad |= (excl[rows] == songs[:, None]).any(axis=1)
+    return bad
 
-    # phase A: each query's most promising tiles, enough of them to hold k songs besides the
-    # banned ones; the k-th best float32 score there bounds the k-th exact score from below
+
+def _tile_work(tiles: _Tiles, pairs_by_tile):
+    """(tile start, tile end, rows) work items, rows in chunks of at most _TILE_FLOATS scores."""
+    for t, rows in pairs_by_tile:
+        s, e = int(tiles.starts[t]), int(tiles.starts[t + 1])
+        step = max(1, _TILE_FLOATS // (e - s))
+        for c in range(0, len(rows), step):
+            yield s, e, rows[c : c + step]
+
+
+def _by_tile(rows: np.ndarray, tile_ids: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(tile, its rows) for (row, tile) pairs, in tile order (rows in their order within a tile)."""
+    o = np.argsort(tile_ids, kind="stable")
+    rows, tile_ids = rows[o], tile_ids[o]
+    heads = np.flatnonzero(np.r_[True, tile_ids[1:] != tile_ids[:-1]]) if len(o) else np.array([], dtype=np.int64)
+    return [(int(tile_ids[h]), rows[h:nx]) for h, nx in zip(heads, np.r_[heads[1:], len(o)])]
+
+
+def _kth_lower_bound(
+    tiles: _Tiles, qa: np.ndarray, qc: np.ndarray, qsong: np.ndarray, excl: np.ndarray | None, k: int, need_a: int
+) -> np.ndarray:
+    """Phase A: each query's k-th best float32 score among its most promising tiles (-inf
+    where they hold fewer than ``k`` songs besides the banned ones).
+
+    The tiles are the ``_PHASE_A`` of highest promise (``q . c`` plus the tile's mean bias),
+    or more, in order of promise, until they hold ``need_a`` songs. The k-th best score
+    there, less half the float32 error bound, bounds the query's exact k-th score from below.
+    """
+    b = len(qa)
+    n_tiles = len(tiles.size)
     promise = qc + tiles.bias_mean
     p = min(_PHASE_A, n_tiles)
-    top_p = np.argpartition(-promise, p - 1, axis=1)[:, :p] if p < n_tiles else np.broadcast_to(np.arange(n_tiles), (b, n_tiles))
+    if p < n_tiles:
+        top_p = np.argpartition(-promise, p - 1, axis=1)[:, :p]
+    else:
+        top_p = np.broadcast_to(np.arange(n_tiles), (b, n_tiles))
     short = np.flatnonzero(tiles.size[top_p].sum(axis=1) < need_a)
     full = np.setdiff1d(np.arange(b), short)
     a_rows, a_tiles = np.repeat(full, p), top_p[full].ravel()
-    if len(short):   # more tiles, in order of promise, until they hold need_a songs
+    if len(short):  # more tiles, in order of promise, until they hold need_a songs
         order = np.argsort(-promise[short], axis=1, kind="stable")
         before = np.cumsum(tiles.size[order], axis=1) - tiles.size[order]
         r, j = np.nonzero((before < need_a) | (np.arange(n_tiles) < p))
         a_rows, a_tiles = np.concatenate([a_rows, short[r]]), np.concatenate([a_tiles, order[r, j]])
-    o = np.argsort(a_tiles, kind="stable")
-    a_rows, a_tiles = a_rows[o], a_tiles[o]
-    heads = np.flatnonzero(np.r_[True, a_tiles[1:] != a_tiles[:-1]]) if len(o) else np.array([], dtype=np.int64)
-    groups = [(int(a_tiles[h]), a_rows[h:nx]) for h, nx in zip(heads, np.r_[heads[1:], len(o)])]
 
-    def phase_a(item):
+    def best_k(item):
         s, e, r = item
         sc = qa[r] @ tiles.base32[s:e].T
         # the query and its exclusions cannot count towards its k-th score
@@ -578,7 +503,7 @@ def _search_block(tiles: _Tiles, q64: np.ndarray, qsong: np.ndarray, excl: np.nd
         top = np.partition(sc, e - s - kk, axis=1)[:, e - s - kk :] if kk < e - s else sc
         return np.repeat(r, kk), top.ravel()
 
-    f_rows, f_vals = zip(*_map(phase_a, tile_work(groups)))
+    f_rows, f_vals = zip(*_map(best_k, _tile_work(tiles, _by_tile(a_rows, a_tiles))))
     f_rows, f_vals = np.concatenate(f_rows), np.concatenate(f_vals)
     keep = f_vals > -np.inf
     f_rows, f_vals = f_rows[keep], f_vals[keep]
@@ -589,35 +514,44 @@ def _search_block(tiles: _Tiles, q64: np.ndarray, qsong: np.ndarray, excl: np.nd
     kth = np.full(b, -np.inf)
     has = cnt >= k
     kth[has] = f_vals[first[has] + k - 1]
-    dense = ~np.isfinite(kth)
-    # every song of the true top k scores at least the k-th exact score >= kth - err / 2:
-    # tiles whose bound is below that hold none of them; inside the others, its float32
-    # score is at least kth - err
+    return kth
+
+
+def _candidates(
+    tiles: _Tiles, qa: np.ndarray, bound: np.ndarray, kth: np.ndarray, err: np.ndarray, dense: np.ndarray, cap: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Phase B: every (row, song, float32 score) that may belong to a row's exact top k.
+
+    Every song of the true top k scores at least the k-th exact score >= ``kth - err / 2``:
+    tiles whose bound is below that hold none of them; inside the others, its float32 score
+    is at least ``kth - err``. Rows marked ``dense`` are skipped; a row whose candidates pass
+    ``cap`` is marked dense (re-scored against every song) and its candidates dropped, so
+    that memory stays bounded even if all scores tie. Returns the candidates and ``dense``.
+    """
+    b = len(qa)
     tau = kth - err
     theta = (kth - 2 * err).astype(np.float32)
-    needT = np.ascontiguousarray((bound >= tau[:, None]) & ~dense[:, None]).T
-    groups = [(t, np.flatnonzero(needT[t])) for t in range(n_tiles)]
+    need_t = np.ascontiguousarray((bound >= tau[:, None]) & ~dense[:, None]).T
+    groups = [(t, np.flatnonzero(need_t[t])) for t in range(len(tiles.size))]
     groups = [(t, r) for t, r in groups if len(r)]
 
-    def phase_b(item):
+    def above_theta(item):
         s, e, r = item
         sc = qa[r] @ tiles.base32[s:e].T
         th = theta[r]
-        some = np.flatnonzero(sc.max(axis=1) >= th)   # most rows have no candidate in a tile
+        some = np.flatnonzero(sc.max(axis=1) >= th)  # most rows have no candidate in a tile
         sub = sc[some]
         rr, cc = np.nonzero(sub >= th[some, None])
         return r[some[rr]], tiles.perm[s + cc], sub[rr, cc]
 
-    # a few tiles at a time: a query whose candidates pass the cap is dropped at once (and
-    # re-scored against every song), so that memory stays bounded even if all scores tie
-    cap = max(_MAX_CAND, 4 * need_a)
+    # a few tiles at a time, so that a row past the cap is dropped early
     n_cand = np.zeros(b, dtype=np.int64)
     c_rows, c_songs = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     c_s32 = np.zeros(0, dtype=np.float32)
-    work = list(tile_work(groups))
+    work = list(_tile_work(tiles, groups))
     for w0 in range(0, len(work), 16):
         chunk = [(s, e, r[~dense[r]]) for s, e, r in work[w0 : w0 + 16]]
-        found = list(_map(phase_b, [x for x in chunk if len(x[2])]))
+        found = list(_map(above_theta, [x for x in chunk if len(x[2])]))
         rows = np.concatenate([x[0] for x in found] + [np.zeros(0, dtype=np.int64)])
         songs = np.concatenate([x[1] for x in found] + [np.zeros(0, dtype=np.int64)])
         s32 = np.concatenate([x[2] for x in found] + [np.zeros(0, dtype=np.float32)])
@@ -629,12 +563,25 @@ def _search_block(tiles: _Tiles, q64: np.ndarray, qsong: np.ndarray, excl: np.nd
             dense |= over
             keep = ~dense[c_rows]
             c_rows, c_songs, c_s32 = c_rows[keep], c_songs[keep], c_s32[keep]
-    keep = ~dense[c_rows] & ~banned_pairs(c_rows, c_songs)
-    c_rows, c_songs, c_s32 = c_rows[keep], c_songs[keep], c_s32[keep]
-    # the candidates hold every song whose float32 score reaches the query's k-th best one,
-    # K32; the exact k-th score is at least K32 - err / 2, so a song of the true top k scores
-    # at least K32 - err in float32: keep those (with err / 2 to spare for float64 near-ties)
-    c_rows, c_songs, c_s32 = _within_float32_kth(c_rows, c_songs, c_s32, err, b, k)
+    return c_rows, c_songs, c_s32, dense
+
+
+def _rescore(
+    c_rows: np.ndarray,
+    c_songs: np.ndarray,
+    q64: np.ndarray,
+    qsong: np.ndarray,
+    excl: np.ndarray | None,
+    base64,
+    bias: np.ndarray,
+    k: int,
+    dense: np.ndarray,
+    e_norm_max: float,
+    bias_max: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exact top k of each row: its candidates re-scored in float64 and sorted (ties: lower
+    index); rows marked ``dense``, or left with fewer than ``k`` candidates, against every song."""
+    b, dim = q64.shape
     exact = np.empty(len(c_rows))
     step = max(1, _CHUNK_FLOATS // (2 * max(1, dim)))
     for s in range(0, len(c_rows), step):
@@ -787,7 +734,7 @@ _LAST_PARTITION: list = [None]
 
 
 def _partition_of(emb, metric: str, base64) -> tuple[np.ndarray, np.ndarray]:
-    """:meth:`_Tiles.partition` of ``base64``, reused when the same embedding object is
+    """:func:`_partition` of ``base64``, reused when the same embedding object is
     searched again with the same metric (the ``auto`` popularity-prior scan searches one
     embedding with 10 priors, and the k-means cut does not depend on the prior).
 
@@ -799,10 +746,10 @@ def _partition_of(emb, metric: str, base64) -> tuple[np.ndarray, np.ndarray]:
     last = _LAST_PARTITION[0]
     if last is not None and last[0]() is emb and last[1] == key:
         return last[2]
-    part = _Tiles.partition(base64, _TILE)
+    part = _partition(base64, _TILE)
     try:
         _LAST_PARTITION[0] = (weakref.ref(emb), key, part)
-    except TypeError:   # an object without weak references: nothing kept
+    except TypeError:  # an object without weak references: nothing kept
         pass
     return part
 
@@ -848,15 +795,18 @@ def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, p
     # queries in order of their best tile, so that a block's queries share tiles
     q_order = np.arange(n)
     if n > block and len(tiles.size) > 1:
-        home = np.concatenate([np.argmax(q64[s : s + 4096] @ tiles.centre.T + tiles.bias_mean, axis=1) for s in range(0, n, 4096)])
+        home = np.concatenate(
+            [np.argmax(q64[s : s + 4096] @ tiles.centre.T + tiles.bias_mean, axis=1) for s in range(0, n, 4096)]
+        )
         q_order = np.argsort(home, kind="stable")
     meter = BlockProgress(progress, n, block, label="nearest neighbours:")
     for start in range(0, n, block):
         sel = q_order[start : start + block]
         err = 2.0 * (dim + 3) * (_EPS32 / 2) * (1 + 1e-6) * (q_norm_all[sel] * e_norm_max + bias_max)
         excl = None if exclude is None else exclude[sel]
-        out_idx[sel], out_score[sel] = _search_block(tiles, q64[sel], queries[sel], excl, err, base64, bias, k,
-                                                      e_norm_max, bias_max)
+        out_idx[sel], out_score[sel] = _search_block(
+            tiles, q64[sel], queries[sel], excl, err, base64, bias, k, e_norm_max, bias_max
+        )
         meter.done(start // block, min(n, start + block))
     return _final_scores(out_idx, out_score, q64, metric, prior)
 
@@ -871,166 +821,85 @@ def _final_scores(out_idx, out_score, q64, metric, prior):
     return out_idx, out_score
 
 
-def complete_playlists(
-    emb: np.ndarray,
-    playlists,
-    k: int = 10,
-    metric: str = "cosine",
-    last: int = 1,
-    progress: Callable[[str], None] | None = None,
-    prior: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Suggest ``k`` songs to continue each playlist: the nearest neighbours of its last song.
+def search_memory_bytes(
+    n_songs: int, dim: int, n_queries: int | None = None, k: int = 10, n_excluded: int = 0, all_ties: bool = True
+) -> int:
+    """An upper bound of the memory (bytes) :func:`nearest_neighbours` allocates for a search,
+    beyond its arguments.
 
-    This is the one code path behind both the ``evaluate`` step (each validation
-    query is a one-song playlist) and ``track2vec suggest`` / ``Recommender.suggest``,
-    so the suggestions a user gets are exactly the ones that were scored.
+    Computed from this module's constants (tile size, block, candidate cap, slice sizes,
+    threads), so it follows them; ``tests/test_resources.py`` checks it against the memory a
+    search takes.
 
     Parameters
     ----------
-    emb : numpy.ndarray, shape (V, dim), or track2vec.baselines.Baseline
-        Embedding matrix (row i is song i), or a baseline, which ranks with its own
-        :meth:`~track2vec.baselines.Baseline.complete` after the same checks.
-    playlists : array-like of int, shape (n, m)
-        Vocabulary indices of the songs of each playlist, in order, padded on the
-        right with -1 (every row holds at least one song).
+    n_songs : int
+        Songs in the embedding (V).
+    dim : int
+        Its dimensions.
+    n_queries : int, optional
+        Queries (their distinct songs are searched once each when nothing is excluded);
+        default: one full block.
     k : int
-        Number of suggestions per playlist.
-    metric : {"cosine", "euclidean"}
-    last : int
-        Search from the last song (1, the default and the evaluated protocol) or
-        from the mean of the last ``last`` songs (for cosine, the mean of their
-        unit vectors).
-    progress : callable, optional
-        Progress lines for large query sets (see :func:`nearest_neighbours`).
-    prior : numpy.ndarray, shape (V,), optional
-        Per-song score added before ranking (see :func:`popularity_prior`); not
-        used by baselines.
+        Neighbours per query.
+    n_excluded : int
+        Columns of ``exclude`` (songs never to suggest per query).
+    all_ties : bool
+        True: a bound even when every score ties (each query holding candidates up to the cap
+        and 16 whole tiles more); False: a bound for searches in which no query holds more
+        than ``_MAX_CAND`` candidates, as on trained embeddings.
 
     Returns
     -------
-    indices : numpy.ndarray of int64, shape (n, k)
-        Suggestions, nearest first; never a song of the playlist.
-    scores : numpy.ndarray of float64, shape (n, k)
-        As :func:`nearest_neighbours`.
+    int
+        The arrays kept through the search (per-song scales, bias, norms, the tile order and
+        the float32 tile copy, the per-query vectors and results) plus the largest transient
+        phase: cutting the songs into tiles (a float32 copy and, for a cell, float64 copies
+        that may hold every song), building the tiles, or searching one block of queries
+        (bounds per query and tile, per-thread tile products, the candidates, the float64
+        re-scoring in slices).
+
+    Notes
+    -----
+    The candidates dominate. A query keeps at most ``_MAX_CAND`` of them, but the cap is
+    checked after every 16 tile products (:func:`_candidates`), so on tied vectors a query
+    may hold 16 whole tiles more before it is dropped; each candidate (row, song, float32
+    score) is held about three times while a chunk is merged. Untied vectors have a few
+    candidates per query, and a search then takes a small part of the bound.
     """
-    P = np.atleast_2d(np.asarray(playlists, dtype=np.int64))
-    if last < 1:
-        raise ValueError(f"last must be at least 1, got {last}")
-    present = P >= 0
-    lengths = present.sum(axis=1)
-    if (lengths == 0).any():
-        raise ValueError("every playlist needs at least one song")
-    if (present != (np.arange(P.shape[1]) < lengths[:, None])).any():
-        raise ValueError("playlists must be padded with -1 on the right only")
-    if (P >= emb.shape[0]).any():
-        raise ValueError(f"song index out of range (the vocabulary has {emb.shape[0]} songs)")
-    if hasattr(emb, "complete"):  # a baseline (track2vec.baselines.Baseline): same checks, its own ranking
-        return emb.complete(P, k, last)
-    rows = np.arange(len(P))
-    queries = P[rows, lengths - 1]
-    # the query itself is always excluded; the other songs of the playlist too
-    exclude = P if P.shape[1] > 1 else None
-    query_vectors = None
-    if last > 1:
-        base = np.asarray(emb, dtype=np.float64)
-        if metric == "cosine":
-            norms = np.linalg.norm(base, axis=1, keepdims=True)
-            base = base / np.where(norms == 0, 1.0, norms)
-        query_vectors = np.empty((len(P), emb.shape[1]))
-        for i, (row, n) in enumerate(zip(P, lengths)):
-            query_vectors[i] = base[row[max(0, n - last) : n]].mean(axis=0)
-    return nearest_neighbours(emb, queries, k=k, metric=metric, exclude=exclude, query_vectors=query_vectors,
-                              progress=progress, prior=prior)
-
-
-def hit_ranks(suggestions: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """Rank (1-based) of each target among its suggestions, 0 when absent.
-
-    Parameters
-    ----------
-    suggestions : numpy.ndarray of int, shape (n, k)
-    targets : numpy.ndarray of int, shape (n,)
-    """
-    match = suggestions == np.asarray(targets)[:, None]
-    found = match.any(axis=1)
-    return np.where(found, match.argmax(axis=1) + 1, 0)
-
-
-def hr_ndcg(suggestions: np.ndarray, queries: np.ndarray, targets: np.ndarray, same_song: str = "miss") -> dict:
-    """HR@k and NDCG@k of suggestions for (query, target) pairs.
-
-    Parameters
-    ----------
-    suggestions : numpy.ndarray of int, shape (n, k)
-        Suggested songs per query, best first (the query itself never among them).
-    queries, targets : numpy.ndarray of int, shape (n,)
-    same_song : {"miss", "hit", "exclude"}
-        Convention for a pair whose target equals its query: see
-        :data:`SAME_SONG_CONVENTIONS`.
-
-    Returns
-    -------
-    dict
-        ``k``, ``hr_at_k`` (share of pairs whose target is suggested),
-        ``ndcg_at_k`` (mean of 1/log2(rank + 1) for a hit at rank 1..k, else 0),
-        ``n_pairs`` (pairs scored), ``n_same_song`` and ``same_song``.
-    """
-    if same_song not in SAME_SONG_CONVENTIONS:
-        raise ValueError(f"same_song must be one of {sorted(SAME_SONG_CONVENTIONS)}, got {same_song!r}")
-    queries = np.asarray(queries)
-    targets = np.asarray(targets)
-    k = suggestions.shape[1]
-    ranks = hit_ranks(suggestions, targets)
-    same = queries == targets
-    if same_song == "hit":
-        ranks = np.where(same, 1, ranks)
-    elif same_song == "miss":
-        ranks = np.where(same, 0, ranks)
-    else:
-        ranks = ranks[~same]
-    gains = np.zeros(len(ranks))
-    gains[ranks > 0] = 1.0 / np.log2(ranks[ranks > 0] + 1.0)
-    n = len(ranks)
-    return {
-        "k": int(k),
-        "hr_at_k": float((ranks > 0).mean()) if n else 0.0,
-        "ndcg_at_k": float(gains.mean()) if n else 0.0,
-        "n_pairs": int(n),
-        "n_same_song": int(same.sum()),
-        "same_song": same_song,
-    }
-
-
-def evaluate_pairs(emb, pairs: pd.DataFrame, k: int = 10, metric: str = "cosine", same_song: str = "miss",
-                   progress: Callable[[str], None] | None = None, prior: np.ndarray | None = None) -> dict:
-    """Score an embedding (or a baseline) on (query, target) pairs: suggestions for each
-    query, then HR@k / NDCG@k.
-
-    Parameters
-    ----------
-    emb : numpy.ndarray, shape (V, dim), or track2vec.baselines.Baseline
-    pairs : pandas.DataFrame
-        Columns ``query`` and ``target`` (vocabulary indices).
-    k, metric, same_song
-        See :func:`nearest_neighbours` and :func:`hr_ndcg`.
-    progress : callable, optional
-        Progress lines for large query sets (see :func:`nearest_neighbours`).
-    prior : numpy.ndarray, shape (V,), optional
-        See :func:`complete_playlists`.
-
-    Returns
-    -------
-    dict
-        As :func:`hr_ndcg`, plus ``metric``.
-    """
-    queries = pairs["query"].to_numpy(dtype=np.int64)
-    targets = pairs["target"].to_numpy(dtype=np.int64)
-    # each query is a one-song playlist to complete: the same code path as `track2vec suggest`
-    idx, _ = complete_playlists(emb, queries[:, None], k=k, metric=metric, progress=progress, prior=prior)
-    out = hr_ndcg(idx, queries, targets, same_song=same_song)
-    out["metric"] = metric
-    return out
-
-
-__all__.append("evaluate_pairs")
+    tiles_per_check = 16  # tile products between two checks of the cap (_candidates)
+    V, d, m = max(2, int(n_songs)), max(1, int(dim)), max(0, int(n_excluded))
+    # about V / _TILE tiles; at most twice as many plus two per first-level cell, and none
+    # above two tiles (larger k-means cells are cut into slabs of at most one)
+    n_tiles = min(V, 2 * (V // _TILE) + 2 * int((V // _TILE) ** 0.5) + 3)
+    max_tile = min(V, 2 * _TILE)
+    rows_slice = 8 * min(V * d, _CHUNK_FLOATS)  # float64 base vectors made in slices
+    block = max(256, min(_BLOCK, _BLOCK * _BLOCK_DIM // d))
+    n = block if n_queries is None else max(0, int(n_queries))
+    # row scales (and norms while they are made), bias, bias + prior, |e|^2, their temporaries
+    per_song = 6 * 8 * V
+    # float64 query vectors (and a normalised copy of given ones), norms, order, results
+    per_query = n * (16 * d + 32 + 16 * k)
+    if n <= _FEW_QUERIES:  # each query against every song in float64, one at a time
+        return per_song + per_query + 2 * rows_slice + 6 * 8 * V
+    # perm, rank, the float32 copy [e, bias(e)] in tile order, each tile's geometry
+    tiles = 2 * 8 * V + 4 * V * (d + 1) + 8 * n_tiles * (d + 12)
+    # a float32 copy of the songs, then a cell's float32 copy (k-means) or float64 copies
+    # (principal direction), labels and orders, k-means products of 2**22 float32 (twice)
+    partition = 4 * V * d + max(4 * V * d + 2 * 4 * 2**22, 16 * V * d) + 5 * 8 * V + rows_slice
+    building = 6 * 8 * V + 2 * 8 * max_tile * d
+    home = 2 * 8 * 4096 * n_tiles + 4 * 8 * n
+    b = min(n, block)
+    need = k + 1 + m
+    cap = max(_MAX_CAND, 4 * need)
+    # per query and tile: bound and q . c, with the promise, its order and (queries whose best
+    # tiles hold too few songs) the tiles added in order of promise
+    per_pair = 96 * b * n_tiles
+    # phase A: the k best float32 scores of each query in its first tiles, gathered and sorted
+    phase_a = b * (_PHASE_A + need) * (60 * k + 64)
+    # a thread's tile product and its copies, in the worst case every score a candidate
+    per_thread = 44 * min(b * max_tile, max(_TILE_FLOATS, max_tile))
+    candidates = 64 * b * min(V, cap + tiles_per_check * max_tile if all_ties else cap)
+    rescore = (80 + 9 * m) * b * min(V, cap) + 2 * rows_slice + 6 * 8 * V
+    search = 4 * b * (d + 1) + 8 * b * m + per_pair + _THREADS * per_thread + max(phase_a, candidates, rescore)
+    return per_song + per_query + tiles + max(partition, building, home, search)

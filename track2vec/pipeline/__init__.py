@@ -1,0 +1,13 @@
+"""The pipeline's steps: one function per Snakemake rule, files in, files out.
+
+The step of rule ``X`` is ``X_step`` in the module named after the rules file that holds
+the rule (rule ``evaluate`` of ``rules/evaluate.smk``: :func:`track2vec.pipeline.evaluate.evaluate_step`).
+The scripts in ``scripts/`` only unpack the ``snakemake`` object and call it, so every step
+can also be run and tested without Snakemake. Outputs are written atomically.
+
+This package is the orchestration layer: it reads and writes the results folder's files
+and calls the library (:mod:`track2vec.train`, :mod:`track2vec.models`, ...). The library
+and the user-facing API (:mod:`track2vec.recommend`, :mod:`track2vec.radio`,
+:mod:`track2vec.cli`) never import it. Importing the package imports none of its modules,
+so that a rule depends on the code of its own step only.
+"""

@@ -1,0 +1,162 @@
+"""Steps of rules/evaluate.smk: an entry's validation scores, and the oracle's."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import pandas as pd
+
+from ..atomic import write_json
+from ..errors import ConfigError
+from ..io import read_pairs, read_vocab, vocab_size
+from ..metrics import evaluate_pairs
+from ..models import AUTO_PRIORS, Model, load_model, popularity_prior, song_prior, train_counts
+from .common import LOG, check_k
+
+__all__ = ["evaluate_step", "choose_prior", "oracle_step"]
+
+#: what ``popularity_prior: auto`` may choose the weight by (config key ``best.metric``)
+CHOOSE_BY = ("hr_at_k", "ndcg_at_k")
+
+
+def evaluate_step(
+    embeddings: str,
+    vocab: str,
+    pairs: str,
+    k: int,
+    metric: str,
+    same_song: str,
+    out: str,
+    entry: str | None = None,
+    logger: logging.Logger = LOG,
+    train: str | None = None,
+    popularity: float | str = 0.0,
+    choose_by: str = "ndcg_at_k",
+) -> dict:
+    """Score an entry's model on validation (or test) pairs; write HR@k / NDCG@k as JSON.
+
+    ``popularity`` > 0 (an sgns entry's ``popularity_prior``) ranks by similarity plus
+    ``popularity * log(1 + count)``, the counts taken from the training sequences
+    ``train`` (see :func:`track2vec.models.popularity_prior`). ``popularity="auto"``
+    scores the pairs with every weight of :data:`~track2vec.models.AUTO_PRIORS` and keeps
+    the one with the highest ``choose_by`` (:func:`choose_prior`). Meant for the
+    validation pairs: the test step uses the weight chosen there.
+    """
+    V = vocab_size(vocab)
+    check_k(k, V)
+    model = load_model(embeddings, V)
+    df = read_pairs(pairs)
+    name = entry or embeddings
+    t0 = time.perf_counter()
+    if popularity == "auto" and model.takes_prior:
+        scores = choose_prior(
+            model, df, train_counts(train, V, "popularity_prior: auto"), k, metric, same_song, choose_by, name, logger
+        )
+    else:
+        prior = song_prior(train, V, popularity, model)  # None for a baseline, whatever its weight
+        logger.info(
+            "%s: scoring %d pairs against %d songs%s",
+            name,
+            len(df),
+            V,
+            f", popularity prior {popularity:g}" if prior is not None else "",
+        )
+        scores = evaluate_pairs(model, df, k=k, metric=metric, same_song=same_song, progress=logger.info, prior=prior)
+    # no timing in the file: same inputs -> byte-identical metrics (the benchmark file has the time)
+    logger.info("scored %d pairs in %.2f s", len(df), time.perf_counter() - t0)
+    if entry is not None:
+        scores["entry"] = entry
+    logger.info(
+        "%s on %s: HR@%d %.4f, NDCG@%d %.4f (%d pairs)",
+        name,
+        pairs,
+        k,
+        scores["hr_at_k"],
+        k,
+        scores["ndcg_at_k"],
+        scores["n_pairs"],
+    )
+    write_json(out, scores)
+    return scores
+
+
+def choose_prior(
+    model: Model,
+    pairs: pd.DataFrame,
+    counts,
+    k: int,
+    metric: str,
+    same_song: str,
+    choose_by: str,
+    name: str,
+    logger: logging.Logger = LOG,
+) -> dict:
+    """The scores with the best popularity-prior weight of :data:`~track2vec.models.AUTO_PRIORS`.
+
+    Every weight scores the pairs; the one with the highest ``choose_by`` is kept (ties:
+    the smaller weight). The result names it (``popularity_prior``) and lists every
+    weight's scores (``popularity_prior_scan``).
+
+    Parameters
+    ----------
+    counts : numpy.ndarray of int, shape (V,)
+        Occurrences of each song in the training sequences.
+
+    Raises
+    ------
+    ConfigError
+        ``choose_by`` is not one of :data:`CHOOSE_BY`.
+    """
+    if choose_by not in CHOOSE_BY:
+        raise ConfigError(
+            f"config key 'best.metric' must be hr_at_k or ndcg_at_k to choose the popularity prior, got {choose_by!r}"
+        )
+    logger.info(
+        "%s: scoring %d pairs against %d songs with each popularity prior of %s",
+        name,
+        len(pairs),
+        len(counts),
+        AUTO_PRIORS,
+    )
+    scan = []
+    for w in AUTO_PRIORS:
+        s = evaluate_pairs(model, pairs, k=k, metric=metric, same_song=same_song, prior=popularity_prior(counts, w))
+        scan.append(s)
+        logger.info("  popularity prior %g: HR@%d %.4f, NDCG@%d %.4f", w, k, s["hr_at_k"], k, s["ndcg_at_k"])
+    i = max(range(len(scan)), key=lambda j: (scan[j][choose_by], -j))  # ties: the smaller weight
+    logger.info("%s: popularity prior %g chosen (highest %s)", name, AUTO_PRIORS[i], choose_by)
+    return {
+        **scan[i],
+        "popularity_prior": AUTO_PRIORS[i],
+        "popularity_prior_scan": [
+            {"popularity_prior": w, "hr_at_k": s["hr_at_k"], "ndcg_at_k": s["ndcg_at_k"]}
+            for w, s in zip(AUTO_PRIORS, scan)
+        ],
+    }
+
+
+def oracle_step(
+    model: str, vocab: str, val: str, test: str, k: int, same_song: str, out: str, logger: logging.Logger = LOG
+) -> dict:
+    """The best achievable HR@k / NDCG@k on the built-in dataset (validation and test), as JSON."""
+    from ..oracle import oracle_scores
+    from ..synthetic import load_model as load_generator
+
+    gen = load_generator(model)
+    vocab_df = read_vocab(vocab)
+    scores = {
+        part: oracle_scores(gen, vocab_df, read_pairs(path), k=k, same_song=same_song, progress=logger.info)
+        for part, path in (("val", val), ("test", test))
+    }
+    write_json(out, scores)
+    logger.info(
+        "oracle: validation HR@%d %.4f NDCG@%d %.4f; test HR@%d %.4f",
+        k,
+        scores["val"]["hr_at_k"],
+        k,
+        scores["val"]["ndcg_at_k"],
+        k,
+        scores["test"]["hr_at_k"],
+    )
+    return scores

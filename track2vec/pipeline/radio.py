@@ -1,0 +1,70 @@
+"""Step of rules/radio.smk: a radio from one seed song with the best entry."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from ..catalog import SongNotFoundError
+from ..errors import DataError
+from ..io import read_json
+from ..models import prior_weight
+from ..radio import RadioWalk, write_radio
+from ..recommend import Recommender
+from .common import LOG
+
+__all__ = ["radio_step"]
+
+
+def radio_step(
+    best: str,
+    embeddings: Mapping[str, str],
+    vocab: str,
+    metadata: str | None,
+    query: str,
+    nb_steps: int,
+    nb_candidates: int,
+    seed: int,
+    metric: str,
+    m3u8: str,
+    json_out: str,
+    html_out: str,
+    logger: logging.Logger = LOG,
+    train: str | None = None,
+) -> RadioWalk:
+    """The ``radio`` rule: a radio from one seed song with the best entry, written as .m3u8/.json/.html.
+
+    ``train`` (``split/train.parquet``) gives the song counts of the best entry's
+    popularity prior, when its ``popularity_prior`` hyperparameter is above 0.
+
+    A seed that matches no song (for example the built-in titles on another
+    dataset) does not fail the run: the three files say so and a warning is logged.
+    """
+    chosen = read_json(best)
+    entry = chosen["entry"]
+    if entry not in embeddings:
+        raise DataError(best, f"names entry {entry!r}, which is not in the grid any more", "re-run the best rule")
+    rec = Recommender.from_files(
+        vocab, embeddings[entry], metadata, metric=metric, entry=entry, popularity=prior_weight(chosen), train=train
+    )
+    try:
+        walk = rec.radio(query, nb_steps=nb_steps, nb_candidates=nb_candidates, seed=seed)
+    except SongNotFoundError as exc:
+        logger.warning("radio seed %r: %s; change the config key 'radio.seeds'", query, exc)
+        walk = RadioWalk(
+            query=query,
+            seed_index=-1,
+            nb_steps=nb_steps,
+            nb_candidates=nb_candidates,
+            seed=seed,
+            entry=entry,
+            metric=metric,
+            messages=[f"no song matches the seed {query!r}: change the config key 'radio.seeds'"],
+        )
+    for line in walk.messages:
+        logger.info("%s", line)
+    write_radio(walk, m3u8, json_out, html_out)
+    logger.info(
+        "radio from %r (entry %s): %d songs, %d with a preview", query, entry, len(walk.tracks), len(walk.played)
+    )
+    return walk
