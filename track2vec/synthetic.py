@@ -44,16 +44,10 @@ far, the exact conditional distribution including the no-repeat rule.
 
 Calibration
 -----------
-The constants of the ``full`` preset were obtained by generating it (seed 0) on a
-grid of ``n_artists``, ``mean_tracks_per_artist``, ``artist_zipf``,
-``artist_offset`` and ``artist_floor_rank`` and measuring the distinct tracks,
-the tracks occurring more than once and the top counts against the real file
-(338.5k distinct, 123k repeated, 2.41M tracks in 100,000 playlists); seeds 0-2
-then give about 341-345k distinct tracks, 124-126k repeated, top counts of 4-7k.
-The ``tiny`` preset's catalog was chosen by hand for dense, repeated data. With
-``n_playlists`` overridden, the number of artists grows as
-``(n_playlists / base_playlists) ** catalog_exponent`` (Heaps-like growth; a
-million playlists give a catalog of about 7.7M tracks and stay under 2 GB).
+The ``full`` preset's constants reproduce the real file's counts of distinct and repeated
+tracks (docs/evaluation.md, "The built-in dataset"). With ``n_playlists`` overridden, the
+number of artists grows as ``(n_playlists / base_playlists) ** catalog_exponent``
+(Heaps-like growth).
 """
 
 from __future__ import annotations
