@@ -198,8 +198,8 @@ def w_ourpre(a):
 
 def w_step(a):
     """One of our pipeline steps, files in / files out, as Snakemake runs it."""
-    from track2vec.pipeline.data import load_step
     from track2vec.pipeline.evaluate import evaluate_step
+    from track2vec.pipeline.load import load_step
     from track2vec.pipeline.split import split_step
     from track2vec.pipeline.vocab import vocab_step
 

@@ -1,6 +1,6 @@
 """Rule baseline: count a popularity or co-occurrence baseline on the training sequences."""
 
-from track2vec.pipeline.train import baseline_step
+from track2vec.pipeline.baseline import baseline_step
 from track2vec.scripting import run
 
 

@@ -1,6 +1,6 @@
 """Rule best: the grid entry with the highest validation metric."""
 
-from track2vec.pipeline.aggregate import best_step
+from track2vec.pipeline.best import best_step
 from track2vec.scripting import run
 
 

@@ -1,6 +1,6 @@
 """Rule ensemble: one embedding from the members of an ensemble entry's run."""
 
-from track2vec.pipeline.train import ensemble_step
+from track2vec.pipeline.ensemble import ensemble_step
 from track2vec.scripting import run
 
 

@@ -1,6 +1,6 @@
 """Rule load: read the playlists file (any supported layout), check it, write playlists.parquet."""
 
-from track2vec.pipeline.data import load_step
+from track2vec.pipeline.load import load_step
 from track2vec.scripting import run
 
 

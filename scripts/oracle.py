@@ -1,6 +1,6 @@
 """Rule oracle: the best achievable HR@k / NDCG@k on the built-in dataset."""
 
-from track2vec.pipeline.evaluate import oracle_step
+from track2vec.pipeline.oracle import oracle_step
 from track2vec.scripting import run
 
 

@@ -1,6 +1,6 @@
 """Rule search: every random-search trial with its validation scores, best first."""
 
-from track2vec.pipeline.aggregate import search_step
+from track2vec.pipeline.search import search_step
 from track2vec.scripting import run
 
 

@@ -1,6 +1,6 @@
 """Rule synthetic: write the built-in dataset (playlists .npy, tracks .csv, generator model .npz)."""
 
-from track2vec.pipeline.data import synthetic_step
+from track2vec.pipeline.synthetic import synthetic_step
 from track2vec.scripting import run
 
 

@@ -1,6 +1,6 @@
 """Rule test: the best entry scored on the test pairs (all its replicate runs, cold start, oracle)."""
 
-from track2vec.pipeline.aggregate import test_step
+from track2vec.pipeline.test import test_step
 from track2vec.scripting import run
 
 

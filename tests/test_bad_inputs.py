@@ -17,10 +17,10 @@ from conftest import ROOT, save_object_array
 from track2vec import atomic
 from track2vec.atomic import ResultsFolderError, write_json
 from track2vec.errors import DataError
-from track2vec.pipeline.data import load_step
+from track2vec.pipeline.ensemble import ensemble_step
 from track2vec.pipeline.evaluate import evaluate_step
+from track2vec.pipeline.load import load_step
 from track2vec.pipeline.split import split_step
-from track2vec.pipeline.train import ensemble_step
 from track2vec.pipeline.vocab import vocab_step
 
 TINY = str(ROOT / "tests" / "tiny.yaml")

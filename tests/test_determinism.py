@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from track2vec import synthetic
-from track2vec.pipeline.data import load_step
 from track2vec.pipeline.evaluate import evaluate_step
+from track2vec.pipeline.load import load_step
 from track2vec.pipeline.split import split_step
 from track2vec.pipeline.vocab import vocab_step
 

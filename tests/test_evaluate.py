@@ -6,10 +6,11 @@ import pandas as pd
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
+from track2vec.embeddings import check_embeddings, combine_embeddings
 from track2vec.errors import DataError
 from track2vec.knn import nearest_neighbours
 from track2vec.metrics import evaluate_pairs, hit_ranks, hr_ndcg
-from track2vec.models import check_embeddings, combine_embeddings, popularity_prior
+from track2vec.models import popularity_prior
 
 
 def brute(emb, q, k, metric):
@@ -435,7 +436,8 @@ def test_search_trials_ranked_by_best_metric(tmp_path, metric, best):
     import json
 
     from track2vec.config import HYPERPARAMETERS
-    from track2vec.pipeline.aggregate import aggregate_step, search_step
+    from track2vec.pipeline.aggregate import aggregate_step
+    from track2vec.pipeline.search import search_step
 
     scores = {"base": (0.30, 0.20), "search_01": (0.50, 0.25), "search_02": (0.40, 0.30)}
     entries = {

@@ -75,7 +75,7 @@ def test_search_trials_and_best_only_among_embeddings(grid_run):
 def test_ensemble_combines_members_and_reuses_identical_trainings(grid_run):
     import numpy as np
 
-    from track2vec.models import combine_embeddings
+    from track2vec.embeddings import combine_embeddings
 
     emb = grid_run / "embeddings"
     # run 1 of base_x2 = seeds 1 and 2 = the runs base and base+r2: read from there, not trained again
@@ -103,7 +103,7 @@ def test_ensemble_windows_train_each_member_with_its_window(grid_run):
     with window 1; run 2's window-3 member (seed 3) is base_x2's, its window-1 member is new."""
     import numpy as np
 
-    from track2vec.models import combine_embeddings
+    from track2vec.embeddings import combine_embeddings
 
     emb, logs = grid_run / "embeddings", grid_run / "logs" / "train"
     assert not (emb / "base_w31+m1.npy").exists() and not (emb / "base_w31+m3.npy").exists()

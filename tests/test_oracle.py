@@ -3,7 +3,7 @@ import pandas as pd
 
 from track2vec import synthetic
 from track2vec.oracle import oracle_rankings, oracle_scores
-from track2vec.pipeline.data import load_step
+from track2vec.pipeline.load import load_step
 from track2vec.pipeline.split import split_step
 from track2vec.pipeline.vocab import vocab_step
 

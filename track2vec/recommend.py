@@ -27,9 +27,10 @@ import numpy as np
 import pandas as pd
 
 from .catalog import Catalog, SongNotFoundError, read_metadata
+from .embeddings import check_embeddings
 from .errors import DataError
 from .knn import METRICS
-from .models import Model, as_model, check_embeddings, complete_playlists, entry_prior_weight, load_model, song_prior
+from .models import Model, as_model, complete_playlists, entry_prior_weight, load_model, song_prior
 from .radio import RadioWalk, walk_radio
 
 __all__ = ["Recommender", "RadioWalk", "SongNotFoundError", "read_metadata"]

@@ -1,4 +1,4 @@
-"""Steps of rules/evaluate.smk: an entry's validation scores, and the oracle's."""
+"""Step of the rule evaluate (rules/evaluate.smk): an entry's scores on the validation pairs."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import pandas as pd
 
 from ..atomic import write_json
 from ..errors import ConfigError
-from ..io import read_pairs, read_vocab, vocab_size
+from ..io import read_pairs, vocab_size
 from ..metrics import evaluate_pairs
 from ..models import AUTO_PRIORS, Model, load_model, popularity_prior, song_prior, train_counts
 from .common import LOG, check_k
 
-__all__ = ["evaluate_step", "choose_prior", "oracle_step"]
+__all__ = ["evaluate_step", "choose_prior", "CHOOSE_BY"]
 
 #: what ``popularity_prior: auto`` may choose the weight by (config key ``best.metric``)
 CHOOSE_BY = ("hr_at_k", "ndcg_at_k")
@@ -134,29 +134,3 @@ def choose_prior(
             for w, s in zip(AUTO_PRIORS, scan)
         ],
     }
-
-
-def oracle_step(
-    model: str, vocab: str, val: str, test: str, k: int, same_song: str, out: str, logger: logging.Logger = LOG
-) -> dict:
-    """The best achievable HR@k / NDCG@k on the built-in dataset (validation and test), as JSON."""
-    from ..oracle import oracle_scores
-    from ..synthetic import load_model as load_generator
-
-    gen = load_generator(model)
-    vocab_df = read_vocab(vocab)
-    scores = {
-        part: oracle_scores(gen, vocab_df, read_pairs(path), k=k, same_song=same_song, progress=logger.info)
-        for part, path in (("val", val), ("test", test))
-    }
-    write_json(out, scores)
-    logger.info(
-        "oracle: validation HR@%d %.4f NDCG@%d %.4f; test HR@%d %.4f",
-        k,
-        scores["val"]["hr_at_k"],
-        k,
-        scores["val"]["ndcg_at_k"],
-        k,
-        scores["test"]["hr_at_k"],
-    )
-    return scores

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from .. import report as rep
+from ..embeddings import check_embeddings
 from ..io import read_json
-from ..models import check_embeddings
 from ..names import EMBEDDING
 from .common import LOG
 

@@ -1,4 +1,4 @@
-"""Steps of rules/data.smk: the built-in dataset, and reading the playlists file."""
+"""Step of the rule load (rules/data.smk): read the playlists file, check it, write it as parquet."""
 
 from __future__ import annotations
 
@@ -13,25 +13,7 @@ from ..io import read_playlists, write_playlists
 from ..vocab import track_codes
 from .common import LOG
 
-__all__ = ["synthetic_step", "load_step"]
-
-
-def synthetic_step(
-    preset: str,
-    seed: int,
-    n_playlists: int | None,
-    playlists_out: str,
-    metadata_out: str,
-    model_out: str,
-    logger: logging.Logger = LOG,
-) -> None:
-    """Generate the built-in dataset and write its playlists (.npy), metadata (.csv) and
-    generator (.npz); see :mod:`track2vec.synthetic`."""
-    from .. import synthetic
-
-    ds = synthetic.generate(preset=preset, seed=seed, n_playlists=n_playlists)
-    synthetic.write(ds, playlists_out, metadata_out, model_out)
-    logger.info("wrote the %s synthetic dataset (seed %d): %d playlists", preset, seed, len(ds.playlists))
+__all__ = ["load_step"]
 
 
 def load_step(source: str, out: str, logger: logging.Logger = LOG) -> dict:
