@@ -20,6 +20,7 @@ rule aggregate:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
     params:
+        **code("aggregate"),
         entries=ENTRIES,
         runs=RUNS,
         trials=TRIALS,
@@ -44,6 +45,7 @@ rule best:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
     params:
+        **code("best"),
         metric=config["best"]["metric"],
         embeddings_only=config["best"]["embeddings_only"],
     script:
@@ -71,6 +73,7 @@ rule test:
         mem_mb=test_mem_mb,
         runtime=test_runtime,
     params:
+        **code("test"),
         runs=RUNS,
         cold_start=config["cold_start"],
         k=config["evaluate"]["k"],
@@ -97,6 +100,7 @@ rule search:
         mem_mb=small_mem_mb,
         runtime=small_runtime,
     params:
+        **code("search"),
         trials={name: ENTRIES[name] for name in TRIALS},
         runs=[run for run in RUNS if entry_of(run) in TRIALS],
         metric=config["best"]["metric"],

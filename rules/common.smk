@@ -1,10 +1,13 @@
 # Helpers and validation shared by all rules.
 import os
 import re
+from pathlib import Path
 
 from snakemake.exceptions import WorkflowError
 
 from track2vec import resources as estimates
+import track2vec
+from track2vec.codedeps import CodeIndex
 from track2vec.config import TRAINING, check_config_file, grid_entries, replace_grid, validate_config
 from track2vec.errors import ConfigError
 from track2vec.grid import ensemble_members, entry_of, run_ids, training_params, training_sources
@@ -68,6 +71,17 @@ for _title in config["radio"]["seeds"]:
             f"{_slug!r}: list each seed once, or tell them apart (a track id works as a seed)"
         )
     RADIO_SEEDS[_slug] = _title
+
+
+#: the package's modules, their imports and digests: the code each rule runs
+CODE = CodeIndex(Path(track2vec.__file__).parent)
+
+
+def code(rule):
+    """The params that make ``rule`` re-run when the code it runs changes: one per file, its
+    script ``scripts/<rule>.py`` and every package module it imports (transitively), each
+    named with a digest that ignores comments, docstrings and formatting (track2vec/codedeps.py)."""
+    return CODE.params(Path(workflow.basedir) / "scripts" / f"{rule}.py", label=f"scripts/{rule}.py")
 
 
 def res(path):

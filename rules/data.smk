@@ -17,6 +17,7 @@ rule synthetic:
         mem_mb=synthetic_mem_mb,
         runtime=synthetic_runtime,
     params:
+        **code("synthetic"),
         preset=config["synthetic"]["preset"],
         seed=config["synthetic"]["seed"],
         n_playlists=config["synthetic"]["n_playlists"],
@@ -39,5 +40,7 @@ rule load:
     resources:
         mem_mb=io_mem_mb,
         runtime=io_runtime,
+    params:
+        **code("load"),
     script:
         "../scripts/load.py"

@@ -22,6 +22,7 @@ rule evaluate:
         mem_mb=evaluate_mem_mb,
         runtime=evaluate_runtime,
     params:
+        **code("evaluate"),
         popularity=entry_popularity,
         choose_by=config["best"]["metric"],
         k=config["evaluate"]["k"],
@@ -50,6 +51,7 @@ rule oracle:
         mem_mb=io_mem_mb,
         runtime=io_runtime,
     params:
+        **code("oracle"),
         k=config["evaluate"]["k"],
         same_song=config["evaluate"]["same_song"],
     script:

@@ -31,6 +31,7 @@ rule radio:
         mem_mb=radio_mem_mb,
         runtime=test_runtime,
     params:
+        **code("radio"),
         entries=list(ENTRIES),
         query=radio_seed,
         nb_steps=config["radio"]["nb_steps"],

@@ -67,6 +67,7 @@ rule report:
         mem_mb=report_mem_mb,
         runtime=report_runtime,
     params:
+        **code("report"),
         runs=RUNS,
         sgns=SGNS_ENTRIES,
         defaults=config["defaults"],

@@ -20,6 +20,7 @@ rule split:
         mem_mb=io_mem_mb,
         runtime=io_runtime,
     params:
+        **code("split"),
         n_val=config["split"]["n_val"],
         n_test=config["split"]["n_test"],
         seed=config["split"]["seed"],

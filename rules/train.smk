@@ -23,6 +23,7 @@ rule train:
         mem_mb=train_mem_mb,
         runtime=train_runtime,
     params:
+        **code("train"),
         hp=entry_params,
     script:
         "../scripts/train.py"
@@ -48,6 +49,8 @@ rule ensemble:
     resources:
         mem_mb=ensemble_mem_mb,
         runtime=io_runtime,
+    params:
+        **code("ensemble"),
     script:
         "../scripts/ensemble.py"
 
@@ -72,6 +75,7 @@ rule baseline:
         mem_mb=io_mem_mb,
         runtime=io_runtime,
     params:
+        **code("baseline"),
         method=baseline_method,
         window=baseline_window,
     script:

@@ -18,6 +18,7 @@ rule vocab:
         mem_mb=io_mem_mb,
         runtime=io_runtime,
     params:
+        **code("vocab"),
         min_count=config["min_count"],
     script:
         "../scripts/vocab.py"

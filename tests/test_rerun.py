@@ -1,8 +1,10 @@
 """Partial re-runs on the tiny preset: after a complete run, an edit re-runs exactly what it touches.
 
-The workflow (Snakefile, rules/, scripts/, envs/, profiles/default, config.yaml) is copied into a
-temporary folder, so that editing a script there leaves the repository alone; ``scripts/track2vec``
-stays a link to the real package. One complete run of the tiny preset is shared by every case;
+The workflow (Snakefile, rules/, scripts/, envs/, profiles/, config.yaml) and the package
+(track2vec/) are copied into a temporary folder, so that editing a script or a module there leaves
+the repository alone. The copy's Snakefile reads the copied package (its folder comes first on the
+import path), so its digests of the code each rule runs follow the edits; the jobs themselves run
+the installed package, which a dry run never does. One complete run of the tiny preset is shared by every case;
 a case that runs jobs or edits files works on its own copy of that folder (results, and
 Snakemake's metadata in ``.snakemake/``, copied with their modification times).
 
@@ -46,10 +48,11 @@ def _copy_workflow(dest: Path) -> Path:
     shutil.copy2(ROOT / "tests" / "tiny.yaml", dest)
     for folder in ("rules", "envs", "profiles"):
         shutil.copytree(ROOT / folder, dest / folder)
+    shutil.copytree(ROOT / "track2vec", dest / "track2vec", ignore=shutil.ignore_patterns("__pycache__"))
     (dest / "scripts").mkdir()
     for script in (ROOT / "scripts").glob("*.py"):
         shutil.copy2(script, dest / "scripts")
-    (dest / "scripts" / "track2vec").symlink_to(ROOT / "track2vec", target_is_directory=True)
+    (dest / "scripts" / "track2vec").symlink_to("../track2vec", target_is_directory=True)
     return dest
 
 
@@ -180,15 +183,19 @@ def test_e_edited_evaluate_script_reruns_evaluate_and_what_follows(own_copy):
     script = wf / "scripts" / "evaluate.py"
     assert not script.is_symlink() and ROOT not in script.resolve().parents
     original = script.read_text()
-    script.write_text(original.replace('"""Rule evaluate:', '"""Rule evaluate (edited):'))
+    # a cosmetic edit (docstring, comment, blank line) changes nothing the script does
+    script.write_text(original.replace('"""Rule evaluate:', '"""Rule evaluate (edited):') + "\n# a comment\n")
+    assert planned(wf) == {}
+    # an edit of what it does re-runs its jobs and what follows, and the reason names the script
+    script.write_text(original.replace("def main(smk, log):", "EDITED = True\n\n\ndef main(smk, log):"))
     reasons = set()
     assert planned(wf, reasons=reasons) == {**_all("evaluate"), **_baselines("evaluate"), **AFTER_EVAL}
-    assert {r for rule, r in reasons if rule == "evaluate"} == {"Code has changed since last execution"}
-    # a cosmetic edit can be let through by leaving `code` out of the rerun triggers (docs/rerun.md)
-    assert planned(wf, "tiny.yaml", "--rerun-triggers", "mtime", "params", "input", "software-env") == {}
-    # undoing the edit does not help: Snakemake compares the script's time, not its text
+    (reason,) = {r for rule, r in reasons if rule == "evaluate"}
+    assert reason.startswith("Params have changed") and reason.count("scripts/evaluate.py") == 2
+    assert "track2vec/" not in reason
+    # undoing the edit undoes the re-run: the code is compared by content, not by time
     script.write_text(original)
-    assert planned(wf) == {**_all("evaluate"), **_baselines("evaluate"), **AFTER_EVAL}
+    assert planned(wf) == {}
     assert (ROOT / "scripts" / "evaluate.py").read_text() == original
 
 
@@ -246,3 +253,85 @@ def test_f_killed_training_leaves_nothing_finished_and_next_run_completes_it(own
     assert len(pd.read_csv(tlog, sep="\t")) == 40
     assert np.isfinite(np.load(emb)).all()
     assert not any(p.name.startswith(f".{entry}") for p in emb.parent.iterdir()), "a temporary file was left behind"
+
+
+# --- edits to the library: each rule re-runs when the code it runs changes (rules/common.smk) ---
+
+
+def _edit_body(path: Path, function: str, line: str = "_edited = True") -> None:
+    """Add ``line`` at the top of ``function``'s body (after its docstring), as a change of
+    behaviour would: the syntax tree changes."""
+    import ast
+
+    text = path.read_text()
+    tree = ast.parse(text)
+    node = next(n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef)) and n.name == function)
+    first = node.body[0]
+    after = first.end_lineno if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) else node.lineno
+    indent = " " * first.col_offset
+    lines = text.splitlines(keepends=True)
+    lines.insert(after, f"{indent}{line}\n")
+    path.write_text("".join(lines))
+
+
+def _code_reason(reasons: set, rule: str) -> str:
+    (reason,) = {r for job_rule, r in reasons if job_rule == rule}
+    return reason
+
+
+def test_code_a_trainer_edit_reruns_training_and_what_follows_for_sgns_entries_only(own_copy):
+    wf = own_copy
+    _edit_body(wf / "track2vec" / "train.py", "make_pairs")
+    reasons = set()
+    jobs = planned(wf, reasons=reasons)
+    assert jobs == {**_all("train"), **_all("evaluate"), **AFTER_EVAL}
+    reason = _code_reason(reasons, "train")
+    assert reason.startswith("Params have changed") and reason.count("track2vec/train.py") == 2
+    # the same plan when the jobs go to SLURM (the workflow profile applies on top of it)
+    slurm = planned(wf, "tiny.yaml", "--profile", str(wf / "profiles" / "slurm"))
+    assert slurm == jobs
+
+
+def test_code_b_metric_edit_rescores_without_training(own_copy):
+    wf = own_copy
+    _edit_body(wf / "track2vec" / "metrics.py", "hr_ndcg")
+    reasons = set()
+    assert planned(wf, reasons=reasons) == {
+        **_all("evaluate"),
+        **_baselines("evaluate"),
+        ("oracle", None): 1,  # its scores come from the same HR/NDCG
+        **AFTER_EVAL,
+    }
+    assert "track2vec/metrics.py" in _code_reason(reasons, "evaluate")
+
+
+def test_code_c_radio_edit_reruns_the_radios_only(own_copy):
+    wf = own_copy
+    _edit_body(wf / "track2vec" / "radio.py", "walk_radio")
+    reasons = set()
+    assert planned(wf, reasons=reasons) == {("radio", None): 2}
+    assert "track2vec/radio.py" in _code_reason(reasons, "radio")
+
+
+def test_code_d_docstrings_comments_and_formatting_rerun_nothing(own_copy):
+    wf = own_copy
+    for rel in ("track2vec/train.py", "track2vec/knn.py", "track2vec/pipeline/test.py", "scripts/train.py"):
+        path = wf / rel
+        text = path.read_text()
+        edited = text.replace('"""', '"""Edited. ', 1)  # the module docstring
+        edited = edited.replace("\n\n\ndef ", "\n\n\n# a comment\ndef ", 1)  # a comment and a blank line
+        assert edited != text
+        path.write_text(edited + "\n\n# the end\n")
+    assert planned(wf) == {}
+
+
+def test_code_e_a_new_module_imported_by_one_step_reruns_that_step(own_copy):
+    wf = own_copy
+    (wf / "track2vec" / "extra.py").write_text('"""A new module."""\n\n\ndef nothing():\n    return None\n')
+    assert planned(wf) == {}  # not imported by any step yet
+    step = wf / "track2vec" / "pipeline" / "radio.py"
+    text = step.read_text()
+    step.write_text(text.replace("from ..io import", "from .. import extra  # noqa: F401\nfrom ..io import", 1))
+    reasons = set()
+    assert planned(wf, reasons=reasons) == {("radio", None): 2}
+    assert "track2vec/extra.py" in _code_reason(reasons, "radio")

@@ -656,8 +656,8 @@ def nearest_neighbours(
         Search from these vectors instead of the query songs' own rows (for
         example the mean of the last songs); ``queries`` are still excluded.
     block : int, optional
-        Queries searched together (memory grows with it: tile bounds of about
-        block x V / 20 bytes, and at most 4,096 candidates of 16 bytes per query);
+        Queries searched together (memory grows with it: tile bounds per query and
+        tile, and up to ``_MAX_CAND`` candidates per query; :func:`search_memory_bytes`);
         default 8,192 up to 256 dimensions, proportionally fewer beyond (more
         dimensions, a wider float32 error bound, more candidates per query).
     progress : callable, optional
