@@ -34,6 +34,7 @@ include: "rules/evaluate.smk"
 include: "rules/aggregate.smk"
 include: "rules/radio.smk"
 include: "rules/report.smk"
+include: "rules/export.smk"
 
 
 rule all:

@@ -79,6 +79,7 @@ rule test:
         k=config["evaluate"]["k"],
         metric=config["evaluate"]["metric"],
         same_song=config["evaluate"]["same_song"],
+        exclude_context=config["evaluate"]["exclude_context"],
     script:
         "../scripts/test.py"
 

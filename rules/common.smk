@@ -123,6 +123,14 @@ def entry_popularity(wildcards):
     return hp["popularity_prior"] if hp["method"] == EMBEDDING else 0.0
 
 
+def entry_context_decay(wildcards):
+    """The context decay of a run's entry (a number or ``auto``), or None without a context
+    protocol (``evaluate.context: last``), so that changing it then re-runs nothing."""
+    if config["evaluate"]["context"] == "last":
+        return None
+    return ENTRIES[entry_of(wildcards.entry)]["context_decay"]
+
+
 def baseline_method(wildcards):
     """``popularity`` or ``cooccurrence``: the method of a baseline entry."""
     return ENTRIES[wildcards.entry]["method"]
@@ -198,6 +206,13 @@ def radio_outputs():
     return [res(f"radio/{slug}.{ext}") for slug in RADIO_SEEDS for ext in ("m3u8", "json", "html")]
 
 
+def radio_quality_outputs():
+    """The radio quality table and its report page (none with ``radio.quality_seeds: 0``)."""
+    if not config["radio"]["quality_seeds"]:
+        return []
+    return [res("radio/quality.tsv"), res("report/radio_quality.html")]
+
+
 #: the report's files under results/report/, by output name (rules/report.smk)
 REPORT_FILES = {
     "grid": "grid.html",
@@ -226,9 +241,33 @@ def generator_file(wildcards):
     return [res("data/synthetic_model.npz")] if SYNTHETIC else []
 
 
+def export_inputs(wildcards):
+    """What an export job reads: for ``best``, best.json, grid.tsv and every sgns entry's
+    embeddings (it exports one of them); otherwise the entry's own model."""
+    if wildcards.entry == "best":
+        return {"best": res("best.json"), "grid": res("grid.tsv"), "models": sgns_embeddings(wildcards)}
+    return {"best": [], "grid": [], "models": [model_file(wildcards)]}
+
+
+def export_outputs():
+    """The export of the best entry (results/export/best/), when the grid has an sgns entry."""
+    from track2vec.export import EXPORT_FILES
+
+    return [res(f"export/best/{name}") for name in EXPORT_FILES.values()] if SGNS_ENTRIES else []
+
+
 def final_outputs():
     search = [res("search.tsv")] if TRIALS else []
-    return [res("grid.tsv"), res("best.json"), res("test_score.json"), *search, *radio_outputs(), *report_outputs()]
+    return [
+        res("grid.tsv"),
+        res("best.json"),
+        res("test_score.json"),
+        *search,
+        *radio_outputs(),
+        *radio_quality_outputs(),
+        *report_outputs(),
+        *export_outputs(),
+    ]
 
 
 # ---------------------------------------------------------------------------
@@ -334,8 +373,12 @@ def evaluate_mem_mb(wildcards, input, attempt):
 
 
 def evaluate_runtime(wildcards, input, attempt):
-    """Runtime of an evaluate job, from the size of its model."""
-    return estimates.evaluate_runtime(_file_mb(input.model), attempt)
+    """Runtime of an evaluate job, from the size of its model; with evaluate.context, once more
+    per context decay it tries."""
+    from track2vec.pipeline.evaluate import CONTEXT_DECAYS
+
+    scorings = 1 if config["evaluate"]["context"] == "last" else 1 + len(CONTEXT_DECAYS)
+    return estimates.evaluate_runtime(_file_mb(input.model), attempt, scorings)
 
 
 def test_mem_mb(wildcards, input, attempt):
@@ -350,11 +393,25 @@ def test_runtime(wildcards, input, attempt):
     return estimates.evaluate_runtime(max(_file_mb(f) for f in input.models), attempt)
 
 
+def _catalog_mb(input):
+    """Size of what a radio job reads about the songs: the vocabulary, the metadata and (built-in
+    dataset) the generator's genres."""
+    return _file_mb(input.vocab) + sum(_file_mb(f) for f in [*input.metadata, *input.generator])
+
+
 def radio_mem_mb(wildcards, input, attempt):
-    """Memory of a radio job: the catalog (vocabulary and metadata) and the largest model,
+    """Memory of a radio job: the catalog (vocabulary, metadata, genres) and the largest model,
     searched one step at a time."""
-    catalog_mb = _file_mb(input.vocab) + sum(_file_mb(f) for f in input.metadata)
+    catalog_mb = _catalog_mb(input)
     return max(estimates.radio_mem_mb(*_scoring_inputs(f, input), catalog_mb, attempt) for f in input.models)
+
+
+def radio_quality_mem_mb(wildcards, input, attempt):
+    """Memory of the radio_quality job: as a scoring job that searches the walks of every
+    quality seed together (one query each), and the catalog."""
+    n = max(1, config["radio"]["quality_seeds"])
+    search = max(estimates.evaluate_mem_mb(*_scoring_inputs(f, input), n, attempt) for f in input.models)
+    return search + int(estimates.READ_GROWTH * _catalog_mb(input) * attempt) + 1
 
 
 def small_mem_mb(wildcards, attempt):
@@ -376,3 +433,14 @@ def report_mem_mb(wildcards, input, attempt):
 def report_runtime(wildcards, attempt):
     """Runtime of the report rule (a few figures)."""
     return estimates.report_runtime(attempt)
+
+
+def export_mem_mb(wildcards, input, attempt):
+    """Memory of an export job: the largest model it may read, and the buffers of its files
+    (as an ensemble job's, from that model's size)."""
+    return estimates.ensemble_mem_mb(max([_file_mb(f) for f in input.models], default=0.0), attempt)
+
+
+def export_runtime(wildcards, input, attempt):
+    """Runtime of an export job, as a scoring job's on the largest model it may read."""
+    return estimates.evaluate_runtime(max([_file_mb(f) for f in input.models], default=0.0), attempt)

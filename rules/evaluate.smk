@@ -24,7 +24,10 @@ rule evaluate:
     params:
         **code("evaluate"),
         popularity=entry_popularity,
+        context_decay=entry_context_decay,
         choose_by=config["best"]["metric"],
+        context=config["evaluate"]["context"],
+        exclude_context=config["evaluate"]["exclude_context"],
         k=config["evaluate"]["k"],
         metric=config["evaluate"]["metric"],
         same_song=config["evaluate"]["same_song"],

@@ -25,6 +25,7 @@ rule train:
     params:
         **code("train"),
         hp=entry_params,
+        device=config["train"]["device"],
     script:
         "../scripts/train.py"
 

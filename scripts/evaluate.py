@@ -19,6 +19,9 @@ def main(smk, log):
         train=i.train,
         popularity=p.popularity,
         choose_by=p.choose_by,
+        context=p.context,
+        context_decay=p.context_decay,
+        exclude_context=p.exclude_context,
     )
 
 

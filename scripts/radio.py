@@ -24,6 +24,10 @@ def main(smk, log):
         o.html,
         log,
         train=i.train,
+        anchor=p.anchor,
+        max_artist_run=p.max_artist_run,
+        max_per_artist=p.max_per_artist,
+        generator=i.generator[0] if len(i.generator) else None,
     )
 
 

@@ -21,6 +21,7 @@ def main(smk, log):
         cold_start=tuple(p.cold_start),
         oracle=oracle,
         logger=log,
+        exclude_context=p.exclude_context,
     )
 
 

@@ -6,7 +6,7 @@ from track2vec.scripting import run
 
 def main(smk, log):
     i, o = smk.input, smk.output
-    train_step(i.train, i.vocab, smk.params.hp, smk.threads, o.embeddings, o.log, log)
+    train_step(i.train, i.vocab, smk.params.hp, smk.threads, o.embeddings, o.log, log, device=smk.params.device)
 
 
 run(main, snakemake)  # noqa: F821 - injected by Snakemake

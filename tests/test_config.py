@@ -97,7 +97,7 @@ def test_schema_defaults_are_config_yamls():
         for key in path:
             value = value[key] if isinstance(value, dict) and key in value else {}
         if (
-            path[-1] in ("synthetic", "split", "evaluate", "best", "train", "radio", "report", "search")
+            path[-1] in ("synthetic", "split", "evaluate", "best", "train", "radio", "report", "export", "search")
             and default == {}
         ):
             continue  # an object filled in key by key

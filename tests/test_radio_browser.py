@@ -10,7 +10,7 @@ import wave
 import pytest
 
 from conftest import CHROMEDRIVER, CHROMIUM, ROOT, needs_chromium
-from track2vec.radio import RadioWalk, write_radio
+from track2vec.radio import RadioWalk, describe_measures, measure_walk, write_radio
 
 selenium = pytest.importorskip("selenium", reason="selenium is not installed (pip install -e '.[test]')")
 pytestmark = needs_chromium
@@ -78,6 +78,7 @@ def test_radio_page_plays_and_advances_on_end_and_on_error(server, tmp_path):
             "track_id": f"track_{i}",
             "title": t,
             "artist": a,
+            "artist_id": a,
             "preview": p,
             "played": bool(p),
             "score": None if i == 0 else 0.9,
@@ -94,6 +95,7 @@ def test_radio_page_plays_and_advances_on_end_and_on_error(server, tmp_path):
         entry="test",
         metric="cosine",
         tracks=tracks,
+        measures=measure_walk(tracks),
     )
     write_radio(walk, folder / "radio.m3u8", folder / "radio.json", folder / "radio.html")
 
@@ -111,6 +113,9 @@ def test_radio_page_plays_and_advances_on_end_and_on_error(server, tmp_path):
             assert title in text and artist in text
         assert len(listed) == len(songs)
         assert "no preview" in listed[3]
+        # the radio's measures, under its title
+        assert driver.find_element(By.ID, "measures").text == describe_measures(walk.measures)
+        assert walk.measures["distinct_artists"] == 5
         # it starts on its own and moves through every playable song
         WebDriverWait(driver, 60, poll_frequency=0.1).until(
             lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-state") == "finished"

@@ -15,6 +15,7 @@ from track2vec import cli, radio
 from track2vec.baselines import Baseline
 from track2vec.catalog import Catalog, SongNotFoundError, read_metadata
 from track2vec.errors import DataError
+from track2vec.io import read_sequences
 from track2vec.knn import nearest_neighbours
 from track2vec.metrics import hr_ndcg
 from track2vec.models import Embedding, complete_playlists
@@ -216,9 +217,13 @@ def test_complete_playlists_is_nearest_neighbours_for_one_song():
         complete_playlists(emb, [[-1, 5]], k=3)
 
 
+#: the seed's radio: each song among the nearest neighbours of the current one (tests/test_radio.py tests the rest)
+TODAY = {"anchor": 0.0, "max_artist_run": None, "max_per_artist": None}
+
+
 def test_radio_never_repeats_and_stays_within_candidates(small):
     for seed in range(5):
-        walk = small.radio("Song 20", nb_steps=30, nb_candidates=3, seed=seed)
+        walk = small.radio("Song 20", nb_steps=30, nb_candidates=3, seed=seed, **TODAY)
         idx = [t["index"] for t in walk.tracks]
         assert idx[0] == 20 and len(idx) == 31
         assert len(set(idx)) == len(idx)
@@ -234,7 +239,7 @@ def test_radio_never_repeats_and_stays_within_candidates(small):
 
 
 def test_radio_skips_songs_without_preview_and_goes_on(small):
-    walk = small.radio("Song 20", nb_steps=39, nb_candidates=2, seed=0)
+    walk = small.radio("Song 20", nb_steps=39, nb_candidates=2, seed=0, **TODAY)
     skipped = [t for t in walk.tracks if not t["played"]]
     assert len(walk.tracks) == 40 and skipped  # every song, some without preview
     assert all(t["preview"] == "" for t in skipped)
@@ -247,7 +252,7 @@ def test_radio_skips_songs_without_preview_and_goes_on(small):
     assert "addEventListener('ended'" in page and "addEventListener('error'" in page
     assert "<script src" not in page and "<link" not in page  # self-contained
     # a walk longer than the vocabulary stops when every song has been played
-    long = small.radio("Song 20", nb_steps=100, nb_candidates=5)
+    long = small.radio("Song 20", nb_steps=100, nb_candidates=5, **TODAY)
     assert len(long.tracks) == 40 and "every song" in long.messages[-1]
 
 
@@ -263,7 +268,7 @@ def test_walk_radio_is_the_recommenders_radio(small, catalog, small_data):
 
 def test_walk_radio_draws_each_song_among_the_candidates_with_the_seeded_generator(catalog, small_data):
     _, emb, _ = small_data
-    walk = walk_radio(emb, catalog, "#5", nb_steps=10, nb_candidates=3, seed=11)
+    walk = walk_radio(emb, catalog, "#5", nb_steps=10, nb_candidates=3, seed=11, **TODAY)
     rng = np.random.default_rng(11)
     visited = [5]
     for t in walk.tracks[1:]:
@@ -278,14 +283,14 @@ def test_walk_radio_draws_each_song_among_the_candidates_with_the_seeded_generat
 def test_walk_radio_ranks_with_the_prior_and_with_a_baseline(catalog, small_data):
     vocab, emb, _ = small_data
     prior = np.linspace(0.0, 3.0, 40)  # strong enough to pull the walk towards the last songs
-    walk = walk_radio(emb, catalog, "Song 20", nb_steps=5, nb_candidates=2, seed=0, prior=prior)
+    walk = walk_radio(emb, catalog, "Song 20", nb_steps=5, nb_candidates=2, seed=0, prior=prior, **TODAY)
     played = [walk.tracks[0]["index"]]
     for t in walk.tracks[1:]:
         assert t["candidates"] == complete_playlists(emb, [played], k=2, prior=prior)[0][0].tolist()
         played.append(t["index"])
     # a popularity baseline: the candidates are the most played songs not yet played
     walk = walk_radio(
-        Baseline("popularity", vocab["count"].to_numpy()), catalog, "Song 20", nb_steps=3, nb_candidates=2
+        Baseline("popularity", vocab["count"].to_numpy()), catalog, "Song 20", nb_steps=3, nb_candidates=2, **TODAY
     )
     played = {20}
     for t in walk.tracks[1:]:
@@ -302,10 +307,12 @@ def test_walk_radio_records_skipped_songs_with_a_message(catalog, small_data):
         "track_id": "track_109",
         "title": "track_109",
         "artist": "artist_4",
+        "artist_id": "artist_4",
         "preview": "",
         "step": 0,
         "played": False,
         "score": None,
+        "seed_similarity": 1.0,
         "candidates": [],
     }
     assert walk.messages == ["step 0: skipped track_109 — artist_4: no preview"]
@@ -370,12 +377,42 @@ def test_suggest_hr_at_10_equals_the_grid_table(tiny_run):
         metrics = json.loads((tiny_run / "metrics" / f"{entry}.json").read_text())
         assert rec.metric == metrics["metric"]
         k = int(grid.loc[entry, "k"])
-        # what `track2vec suggest '#<query>' -n 10` prints, for every pair
-        sugg = np.array([rec.suggest([f"#{q}"], n=k)["index"].to_numpy() for q in val["query"]])
+        # what `track2vec suggest '#<query>' -n 10 --last 1` prints, for every pair
+        sugg = np.array([rec.suggest([f"#{q}"], n=k, last=1)["index"].to_numpy() for q in val["query"]])
         scores = hr_ndcg(sugg, val["query"].to_numpy(), val["target"].to_numpy(), same_song=metrics["same_song"])
         assert scores["hr_at_k"] == metrics["hr_at_k"]
         assert scores["ndcg_at_k"] == metrics["ndcg_at_k"]
         assert f"{scores['hr_at_k']:.6g}" == f"{grid.loc[entry, 'hr_at_k']:.6g}"
+
+
+@pytest.mark.workflow
+def test_suggest_from_each_validation_playlist_equals_the_context_scores(tiny_run):
+    """The tiny preset scores the context protocol too (evaluate.context: all): `suggest`, asked for
+    each validation playlist (its songs before the held-out last one) with its default context,
+    scores what the grid table's context columns say, for every entry whose context scored best."""
+    from track2vec.split import pair_contexts
+
+    grid = pd.read_csv(tiny_run / "grid.tsv", sep="\t").set_index("entry")
+    val = pd.read_parquet(tiny_run / "split" / "val.parquet")
+    offsets, values, ids = read_sequences(tiny_run / "split" / "train.parquet")
+    contexts = pair_contexts(offsets, values, ids, val["playlist"].to_numpy())
+    checked = 0
+    for entry in grid.index[grid["method"] != "oracle"]:
+        metrics = json.loads((tiny_run / "metrics" / f"{entry}.json").read_text())
+        ctx = metrics["context"]
+        assert ctx["protocol"] == grid.loc[entry, "context"] == "all"
+        assert f"{ctx['hr_at_k']:.6g}" == f"{grid.loc[entry, 'context_hr_at_k']:.6g}"
+        rec = Recommender.from_results(tiny_run, entry=entry)
+        wins = ctx["hr_at_k"] > metrics["hr_at_k"]
+        assert (rec.context, rec.decay) == ((None, ctx["context_decay"]) if wins else (1, 1.0))
+        if not wins:
+            continue
+        k = int(grid.loc[entry, "k"])
+        sugg = np.array([rec.suggest(c[c >= 0].tolist(), n=k)["index"].to_numpy() for c in contexts])
+        scores = hr_ndcg(sugg, val["query"].to_numpy(), val["target"].to_numpy(), same_song=metrics["same_song"])
+        assert (scores["hr_at_k"], scores["ndcg_at_k"]) == (ctx["hr_at_k"], ctx["ndcg_at_k"])
+        checked += 1
+    assert checked >= 2
 
 
 @pytest.mark.workflow
@@ -397,7 +434,10 @@ def test_command_line_on_the_tiny_run(tiny_run, tmp_path):
     assert data["entry"] == best and len(data["suggestions"]) == 5
     assert not {d["index"] for d in data["suggestions"]} & set(data["playlist"])
     table = run("suggest", "Holy Planet", "--entry", "window_1").stdout.splitlines()
-    assert len(table) == 11 and table[0].split("\t")[-1] == "similarity"
+    assert len(table) == 11 and table[0].split("\t")[-2:] == ["score", "similarity"]
+    # the score ranks (the similarity plus the popularity prior), the similarity beside it
+    ranked = [float(line.split("\t")[-2]) for line in table[1:]]
+    assert ranked == sorted(ranked, reverse=True)
     table = run("suggest", "Holy Planet", "--entry", "cooccurrence").stdout.splitlines()
     assert table[0].split("\t")[-1] == "cooccurrence" and float(table[1].split("\t")[-1]) > 0
     proc = run("suggest", "Holy Planet", "--entry", "nope", check=False)

@@ -124,6 +124,9 @@ def test_figures_and_tables_from_tables(tmp_path, replicates):
     }
     if replicates:
         score.update(replicates=3, hr_ci=[0.38, 0.42], ndcg_ci=[0.24, 0.26])
+    else:  # the context protocol's test score, beside the last song's
+        score["context"] = {"protocol": "all", "context_decay": 0.3, "hr_at_k": 0.4567, "ndcg_at_k": 0.3}
+        score["context"]["n_pairs"] = 300
     rep.test_figure(score, tmp_path / "test.png")
     rep.test_table_html(score, tmp_path / "test.html")
     rep.grid_table_html(g, tmp_path / "grid.html", best="base")
@@ -133,6 +136,8 @@ def test_figures_and_tables_from_tables(tmp_path, replicates):
     page = (tmp_path / "grid.html").read_text()
     assert all(e in page for e in g["entry"]) and '<tr class="best">' in page and 'class="oracle"' in page
     assert "80.0% of the oracle" in (tmp_path / "test.html").read_text()
+    assert ("context (all, decay 0.3)" in (tmp_path / "test.html").read_text()) is (not replicates)
+    assert ("0.4567" in (tmp_path / "test.html").read_text()) is (not replicates)
     # same inputs, same bytes (no timestamps or versions in the PNGs)
     first = (tmp_path / "scores.png").read_bytes()
     rep.scores_figure(g, tmp_path / "scores.png", best="base")

@@ -37,8 +37,17 @@ SNAKEMAKE_LIMIT_S = 600
 ENTRIES = ("seed_reference", "paper_music2", "window_1")
 BASELINES = ("popularity", "cooccurrence")  # counted from the training split, scored by evaluate
 # after any evaluate job: the grid table, the best entry, its test score, the radios of the
-# two seeds of tests/tiny.yaml (from the best entry) and the report's figures
-AFTER_EVAL = {("aggregate", None): 1, ("best", None): 1, ("test", None): 1, ("radio", None): 2, ("report", None): 1}
+# two seeds of tests/tiny.yaml and their quality table (from the best entry), the best entry's
+# export and the report's figures
+AFTER_EVAL = {
+    ("aggregate", None): 1,
+    ("best", None): 1,
+    ("test", None): 1,
+    ("radio", None): 2,
+    ("radio_quality", None): 1,
+    ("export", "best"): 1,
+    ("report", None): 1,
+}
 
 
 def _copy_workflow(dest: Path) -> Path:
@@ -309,7 +318,7 @@ def test_code_c_radio_edit_reruns_the_radios_only(own_copy):
     wf = own_copy
     _edit_body(wf / "track2vec" / "radio.py", "walk_radio")
     reasons = set()
-    assert planned(wf, reasons=reasons) == {("radio", None): 2}
+    assert planned(wf, reasons=reasons) == {("radio", None): 2, ("radio_quality", None): 1}
     assert "track2vec/radio.py" in _code_reason(reasons, "radio")
 
 

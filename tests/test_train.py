@@ -425,3 +425,15 @@ def test_threads_run_hogwild_chunks_side_by_side_one_thread_per_op():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=300)
     assert out.stdout.split()[-2:] == ["1", "2"]
+
+
+def test_tensorflow_log_filter_keeps_errors_but_not_a_missing_gpu():
+    """TensorFlow's CUDA build logs a machine without a GPU as an error: the filter drops that
+    line (the job says where it trains), keeps every other error, and drops infos and warnings."""
+    from track2vec.train import _below
+
+    no_gpu = "E0000 00:00:1796410299.269355   10172 cuda_platform.cc:52] failed call to cuInit: INTERNAL: (303)"
+    other = "E0000 00:00:1796410299.269355   10172 kernel.cc:12] something went wrong"
+    info = "I0000 00:00:1796410299.269355   10172 cpu_feature_guard.cc:210] oneDNN custom operations are on"
+    assert _below(no_gpu, 2) and _below(info, 2) and not _below(other, 2)
+    assert not _below("12:00:00 train INFO epoch 1/1", 2)

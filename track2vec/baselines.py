@@ -154,31 +154,54 @@ class Baseline:
         return cls(method, counts, matrix, window if method == COOCCURRENCE else 0)
 
     def complete(
-        self, playlists: np.ndarray, k: int, last: int = 1, metric: str = "cosine", prior=None, progress=None
+        self,
+        playlists: np.ndarray,
+        k: int,
+        last: int | None = 1,
+        metric: str = "cosine",
+        prior=None,
+        progress=None,
+        decay: float = 1.0,
+        exclude_context: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Suggestions for playlists padded with -1 (as :func:`track2vec.models.complete_playlists`):
-        from the last song; ``last`` > 1 sums the co-occurrences of the last songs. ``metric``,
-        ``prior`` and ``progress`` do not apply (the counts rank)."""
+        from the last song; with ``last`` > 1 or None, from the co-occurrences of the context
+        songs, song j of n weighted ``decay ** (n - 1 - j)`` and summed (the session item-kNN of
+        the session-recommendation literature). ``metric``, ``prior`` and ``progress`` do not
+        apply (the counts rank); popularity ranks the same whatever the context."""
         P = np.atleast_2d(np.asarray(playlists, dtype=np.int64))
         lengths = (P >= 0).sum(axis=1)
         rows = np.arange(len(P))
         queries = P[rows, lengths - 1]
-        exclude = P if P.shape[1] > 1 else None
+        exclude = P if exclude_context and P.shape[1] > 1 else None
         if self.method == POPULARITY:
             idx = popularity_suggest(self.counts, queries, k, exclude)
             return idx, self.counts[idx].astype(np.float64)
-        if last > 1:
-            # summed co-occurrences of the last songs, computed once per playlist
-            aggs = [self.matrix[row[max(0, n - last) : n]].sum(axis=0).A1 for row, n in zip(P, lengths)]
-            cands = [np.flatnonzero(agg).astype(np.int64) for agg in aggs]
-            idx = _rank_rows(cands, [agg[c] for agg, c in zip(aggs, cands)], self.counts, queries, k, exclude)
-            scores = np.stack([agg[r] for agg, r in zip(aggs, idx)]) if len(idx) else np.zeros((0, k))
-            return idx, scores.astype(np.float64)
+        if last is None or last > 1:
+            cands, weights = self._context_rows(P, lengths, last, decay)
+            idx = _rank_rows(cands, weights, self.counts, queries, k, exclude)
+            scores = np.zeros(idx.shape)
+            for i, (c, w) in enumerate(zip(cands, weights)):
+                found = dict(zip(c.tolist(), w.tolist()))
+                scores[i] = [found.get(int(j), 0.0) for j in idx[i]]
+            return idx, scores
         idx = cooccurrence_suggest(self.matrix, self.counts, queries, k, exclude)
         scores = (
             np.asarray(self.matrix[queries[:, None], idx].todense(), dtype=np.float64) if len(idx) else np.zeros((0, k))
         )
         return idx, scores
+
+    def _context_rows(self, P: np.ndarray, lengths: np.ndarray, last: int | None, decay: float):
+        """For each playlist, the songs that co-occur with its context and their weighted sums."""
+        cands, weights = [], []
+        for row, n in zip(P, lengths):
+            ctx = row[max(0, n - last) : n] if last is not None else row[:n]
+            w = float(decay) ** np.arange(len(ctx) - 1, -1, -1, dtype=np.float64)
+            agg = sp.csr_matrix(w[None, :]) @ self.matrix[ctx]
+            agg.sum_duplicates()
+            cands.append(agg.indices.astype(np.int64))
+            weights.append(agg.data.astype(np.float64))
+        return cands, weights
 
     def save(self, path) -> None:
         """Write the baseline to ``path`` (.npz) atomically."""

@@ -26,7 +26,7 @@ import pandas as pd
 from .errors import DataError, Track2VecError
 from .text import normalize_title
 
-__all__ = ["METADATA_COLUMNS", "Catalog", "SongNotFoundError", "read_metadata"]
+__all__ = ["METADATA_COLUMNS", "Catalog", "SongNotFoundError", "generator_genres", "read_metadata"]
 
 #: the columns of a TracksArtists.csv-like metadata file (``track_id`` and ``title`` required)
 METADATA_COLUMNS = ("track_id", "title", "name", "preview")
@@ -164,11 +164,22 @@ class Catalog:
         self.songs = _join_metadata(vocab, metadata)
         self._by_id = {t: i for i, t in enumerate(self.songs["track_id"])}
         self._norm_titles = None
+        self._artist_codes = None
 
     @property
     def size(self) -> int:
         """Number of songs in the vocabulary."""
         return len(self.songs)
+
+    @property
+    def artist_codes(self) -> np.ndarray:
+        """The artist of every song as a number (int64, shape (V,)): songs with the same
+        ``artist_id`` share one, and -1 marks an unknown artist (an empty ``artist_id``)."""
+        if self._artist_codes is None:
+            ids = self.songs["artist_id"].to_numpy(dtype=object)
+            codes, _ = pd.factorize(ids)
+            self._artist_codes = np.where(ids == "", -1, codes).astype(np.int64)
+        return self._artist_codes
 
     def label(self, index: int) -> str:
         """``Title — Artist`` of a song, its track id when it has no title."""
@@ -246,3 +257,26 @@ class Catalog:
                 "`track2vec find WORD` lists matching titles"
             )
         return int(hits["index"].iloc[0])
+
+
+def generator_genres(track_ids, generator: str | os.PathLike) -> np.ndarray:
+    """The genre of each song of the built-in dataset, from its generator's parameters.
+
+    Parameters
+    ----------
+    track_ids : sequence of str
+        ``track_<id>`` tokens (the vocabulary's ``track_id`` column).
+    generator : str or os.PathLike
+        ``data/synthetic_model.npz`` (:func:`track2vec.synthetic.write`).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        One genre per song; -1 for a song the generator does not know.
+    """
+    from .synthetic import load_model, token_to_index
+
+    model = load_model(generator)
+    lookup = token_to_index(model)
+    genre = np.asarray(model["artist_genre"], dtype=np.int64)[np.asarray(model["track_artist"])]
+    return np.array([genre[lookup[t]] if t in lookup else -1 for t in map(str, track_ids)], dtype=np.int64)

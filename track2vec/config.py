@@ -44,6 +44,7 @@ HYPERPARAMETERS = (
     "ensemble",
     "ensemble_windows",
     "popularity_prior",
+    "context_decay",
 )
 
 #: the hyperparameters that ``defaults`` may leave out, and the value they then take: config.yaml's
@@ -55,10 +56,13 @@ OPTIONAL_DEFAULTS = {
     "ensemble_windows": None,
     "popularity_prior": "auto",
     "artist_vectors": True,
+    "context_decay": "auto",
 }
 
-#: the hyperparameters of training (the others choose the method or score the suggestions)
-TRAINING = tuple(h for h in HYPERPARAMETERS if h not in ("method", "ensemble", "ensemble_windows", "popularity_prior"))
+#: the hyperparameters that choose the method or score the suggestions, not how a model trains
+NOT_TRAINING = ("method", "ensemble", "ensemble_windows", "popularity_prior", "context_decay")
+#: the hyperparameters of training
+TRAINING = tuple(h for h in HYPERPARAMETERS if h not in NOT_TRAINING)
 
 
 def load_schema() -> dict:

@@ -637,6 +637,7 @@ def nearest_neighbours(
     block: int | None = None,
     progress: Callable[[str], None] | None = None,
     prior: np.ndarray | None = None,
+    normalize_queries: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` exact nearest songs of each query song (the query itself excluded).
 
@@ -654,7 +655,12 @@ def nearest_neighbours(
         example the songs already in a playlist.
     query_vectors : numpy.ndarray, shape (n, dim), optional
         Search from these vectors instead of the query songs' own rows (for
-        example the mean of the last songs); ``queries`` are still excluded.
+        example a weighted sum of the unit vectors of a playlist's songs);
+        ``queries`` are still excluded.
+    normalize_queries : bool
+        Cosine: scale ``query_vectors`` to unit length (True), or score them as given
+        (False: the score of a song is then ``q . e / |e|``, the weighted sum of its
+        cosines with the songs whose unit vectors ``q`` sums).
     block : int, optional
         Queries searched together (memory grows with it: tile bounds per query and
         tile, and up to ``_MAX_CAND`` candidates per query; :func:`search_memory_bytes`);
@@ -725,7 +731,7 @@ def nearest_neighbours(
     if exclude is not None:
         exclude = np.asarray(exclude, dtype=np.int64)
     with _one_thread():
-        return _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, prior)
+        return _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, prior, normalize_queries)
 
 
 #: the tile partition of the last embedding searched: one tuple (weak reference to it, (metric,
@@ -754,7 +760,7 @@ def _partition_of(emb, metric: str, base64) -> tuple[np.ndarray, np.ndarray]:
     return part
 
 
-def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, prior=None):
+def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, prior=None, normalize_queries=True):
     """:func:`nearest_neighbours` once its arguments are checked."""
     V = emb.shape[0]
     base64, bias, shift = _prepare(emb, metric)
@@ -768,7 +774,7 @@ def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, p
         q64 = base64[queries]
     else:
         q64 = np.asarray(query_vectors, dtype=np.float64)
-        if metric == "cosine":
+        if metric == "cosine" and normalize_queries:
             nq = np.linalg.norm(q64, axis=1, keepdims=True)
             q64 = q64 / np.where(nq == 0, 1.0, nq)
         elif shift is not None:

@@ -96,9 +96,12 @@ def evaluate_pairs(
     same_song: str = "miss",
     progress: Callable[[str], None] | None = None,
     prior: np.ndarray | None = None,
+    contexts: np.ndarray | None = None,
+    decay: float = 1.0,
+    exclude_context: bool = True,
 ) -> dict:
     """Score an embedding (or a baseline) on (query, target) pairs: suggestions for each
-    query, then HR@k / NDCG@k.
+    query, or for each pair's context, then HR@k / NDCG@k.
 
     Parameters
     ----------
@@ -111,6 +114,12 @@ def evaluate_pairs(
         Progress lines for large query sets (see :func:`track2vec.knn.nearest_neighbours`).
     prior : numpy.ndarray, shape (V,), optional
         See :func:`track2vec.models.complete_playlists`.
+    contexts : numpy.ndarray of int, shape (n, m), optional
+        Each pair's context (:func:`track2vec.split.pair_contexts`: its playlist's songs before
+        the target, ending with the query, padded with -1): the suggestions complete it, as
+        ``track2vec suggest`` completes a playlist. None: the query song alone.
+    decay, exclude_context
+        How a context scores (:func:`track2vec.models.complete_playlists`).
 
     Returns
     -------
@@ -119,8 +128,25 @@ def evaluate_pairs(
     """
     queries = pairs["query"].to_numpy(dtype=np.int64)
     targets = pairs["target"].to_numpy(dtype=np.int64)
-    # each query is a one-song playlist to complete: the same code path as `track2vec suggest`
-    idx, _ = complete_playlists(model, queries[:, None], k=k, metric=metric, progress=progress, prior=prior)
+    if contexts is None:
+        # each query is a one-song playlist to complete: the same code path as `track2vec suggest`
+        idx, _ = complete_playlists(model, queries[:, None], k=k, metric=metric, progress=progress, prior=prior)
+    else:
+        contexts = np.asarray(contexts, dtype=np.int64)
+        ends = contexts[np.arange(len(contexts)), (contexts >= 0).sum(axis=1) - 1]
+        if len(contexts) != len(queries) or not np.array_equal(ends, queries):
+            raise ValueError("each pair's context must end with its query song")
+        idx, _ = complete_playlists(
+            model,
+            contexts,
+            k=k,
+            metric=metric,
+            last=None,
+            progress=progress,
+            prior=prior,
+            decay=decay,
+            exclude_context=exclude_context,
+        )
     out = hr_ndcg(idx, queries, targets, same_song=same_song)
     out["metric"] = metric
     return out

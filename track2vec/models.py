@@ -62,10 +62,12 @@ class Model(Protocol):
         self,
         playlists: np.ndarray,
         k: int,
-        last: int = 1,
+        last: int | None = 1,
         metric: str = "cosine",
         prior: np.ndarray | None = None,
         progress: Callable[[str], None] | None = None,
+        decay: float = 1.0,
+        exclude_context: bool = True,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Suggestions for checked playlists (see :func:`complete_playlists`)."""
 
@@ -94,24 +96,20 @@ class Embedding:
     def score_label(self, metric: str) -> str:
         return "similarity" if metric == "cosine" else "distance"
 
-    def complete(self, playlists, k, last=1, metric="cosine", prior=None, progress=None):
-        """The nearest neighbours of each playlist's last song (or of the mean of its last
-        ``last`` songs: for cosine, the mean of their unit vectors), never a song of the
-        playlist."""
+    def complete(
+        self, playlists, k, last=1, metric="cosine", prior=None, progress=None, decay=1.0, exclude_context=True
+    ):
+        """The nearest neighbours of each playlist's last song or, with ``last`` > 1 or None,
+        of its context (:meth:`context_vectors`); never the last song, nor with
+        ``exclude_context`` another song of the playlist."""
         P = playlists
         lengths = (P >= 0).sum(axis=1)
         queries = P[np.arange(len(P)), lengths - 1]
-        # the query itself is always excluded; the other songs of the playlist too
-        exclude = P if P.shape[1] > 1 else None
+        # the query itself is always excluded; the other songs of the playlist too, by default
+        exclude = P if exclude_context and P.shape[1] > 1 else None
         query_vectors = None
-        if last > 1:
-            base = np.asarray(self.matrix, dtype=np.float64)
-            if metric == "cosine":
-                norms = np.linalg.norm(base, axis=1, keepdims=True)
-                base = base / np.where(norms == 0, 1.0, norms)
-            query_vectors = np.empty((len(P), self.matrix.shape[1]))
-            for i, (row, n) in enumerate(zip(P, lengths)):
-                query_vectors[i] = base[row[max(0, n - last) : n]].mean(axis=0)
+        if last is None or last > 1:
+            query_vectors = self.context_vectors(P, last, decay, metric)
         return nearest_neighbours(
             self.matrix,
             queries,
@@ -121,7 +119,35 @@ class Embedding:
             query_vectors=query_vectors,
             progress=progress,
             prior=prior,
+            normalize_queries=False,
         )
+
+    def context_vectors(self, playlists: np.ndarray, last: int | None, decay: float, metric: str) -> np.ndarray:
+        """The query vector of each playlist's context: its last ``last`` songs (None: all).
+
+        Song j of a context of n songs weighs ``decay ** (n - 1 - j)`` (the last song 1).
+        Cosine: the weighted sum of the songs' unit vectors, so that a candidate's score
+        is the weighted sum of its cosines with them. Euclidean: their weighted mean.
+
+        Parameters
+        ----------
+        playlists : numpy.ndarray of int, shape (n, m)
+            Songs in order, padded on the right with -1.
+        """
+        P = np.asarray(playlists, dtype=np.int64)
+        lengths = (P >= 0).sum(axis=1)
+        out = np.empty((len(P), self.matrix.shape[1]))
+        for i, (row, n) in enumerate(zip(P, lengths)):
+            songs = row[:n] if last is None else row[max(0, n - last) : n]
+            w = float(decay) ** np.arange(len(songs) - 1, -1, -1, dtype=np.float64)
+            x = np.asarray(self.matrix[songs], dtype=np.float64)
+            if metric == "cosine":
+                norms = np.linalg.norm(x, axis=1, keepdims=True)
+                x = x / np.where(norms == 0, 1.0, norms)
+            else:
+                w = w / w.sum()
+            out[i] = w @ x
+        return out
 
 
 def as_model(model) -> Model:
@@ -177,11 +203,13 @@ def complete_playlists(
     playlists,
     k: int = 10,
     metric: str = "cosine",
-    last: int = 1,
+    last: int | None = 1,
     progress: Callable[[str], None] | None = None,
     prior: np.ndarray | None = None,
+    decay: float = 1.0,
+    exclude_context: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Suggest ``k`` songs to continue each playlist: the nearest neighbours of its last song.
+    """Suggest ``k`` songs to continue each playlist, from its last song or from its context.
 
     This is the one code path behind both the ``evaluate`` step (each validation
     query is a one-song playlist) and ``track2vec suggest`` / ``Recommender.suggest``,
@@ -198,27 +226,35 @@ def complete_playlists(
     k : int
         Number of suggestions per playlist.
     metric : {"cosine", "euclidean"}
-    last : int
-        Search from the last song (1, the default and the evaluated protocol) or
-        from the mean of the last ``last`` songs (for cosine, the mean of their
-        unit vectors; a co-occurrence baseline sums their counts).
+    last : int or None
+        The context: the last song (1, the default and the seed's protocol), the last
+        ``last`` songs, or every song of the playlist (None). A song's score from a
+        context is the weighted sum of its scores from each context song, song j of n
+        weighing ``decay ** (n - 1 - j)`` (:meth:`Embedding.context_vectors`; a
+        co-occurrence baseline sums its weighted counts).
     progress : callable, optional
         Progress lines for large query sets (see :func:`track2vec.knn.nearest_neighbours`).
     prior : numpy.ndarray, shape (V,), optional
         Per-song score added before ranking (see :func:`popularity_prior`); not
         used by baselines.
+    decay : float
+        Weight decay along the context (1: equal weights; ``context_decay``).
+    exclude_context : bool
+        Never suggest a song of the playlist (True), or only never its last song.
 
     Returns
     -------
     indices : numpy.ndarray of int64, shape (n, k)
-        Suggestions, nearest first; never a song of the playlist.
+        Suggestions, best first; never the playlist's last song.
     scores : numpy.ndarray of float64, shape (n, k)
         As :func:`track2vec.knn.nearest_neighbours` (a baseline: its counts).
     """
     model = as_model(model)
     P = np.atleast_2d(np.asarray(playlists, dtype=np.int64))
-    if last < 1:
-        raise ValueError(f"last must be at least 1, got {last}")
+    if last is not None and last < 1:
+        raise ValueError(f"last must be at least 1 (or None: the whole playlist), got {last}")
+    if not 0 < decay <= 1:
+        raise ValueError(f"decay must be in (0, 1], got {decay}")
     present = P >= 0
     lengths = present.sum(axis=1)
     if (lengths == 0).any():
@@ -227,7 +263,9 @@ def complete_playlists(
         raise ValueError("playlists must be padded with -1 on the right only")
     if (P >= model.n_songs).any():
         raise ValueError(f"song index out of range (the vocabulary has {model.n_songs} songs)")
-    return model.complete(P, k, last=last, metric=metric, prior=prior, progress=progress)
+    return model.complete(
+        P, k, last=last, metric=metric, prior=prior, progress=progress, decay=decay, exclude_context=exclude_context
+    )
 
 
 def load_model(path, n_vocab: int) -> Model:

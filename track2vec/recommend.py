@@ -31,7 +31,7 @@ from .embeddings import check_embeddings
 from .errors import DataError
 from .knn import METRICS
 from .models import Model, as_model, complete_playlists, entry_prior_weight, load_model, song_prior
-from .radio import RadioWalk, walk_radio
+from .radio import ANCHOR, MAX_ARTIST_RUN, MAX_PER_ARTIST, NB_CANDIDATES, NB_STEPS, RadioWalk, walk_radio
 
 __all__ = ["Recommender", "RadioWalk", "SongNotFoundError", "read_metadata"]
 
@@ -75,6 +75,29 @@ def _entry_metric(results: Path, entry: str) -> str:
     return metric
 
 
+def _entry_context(results: Path, entry: str) -> tuple[int | None, float]:
+    """The context an entry's suggestions default to: the one that scored best on validation.
+
+    ``metrics/{entry}.json`` holds the last-song scores and, with ``evaluate.context``, the
+    context protocol's (``context``); the context protocol wins when its validation metric
+    (``best.metric`` of the run, from ``best.json``; HR@k without it) is higher.
+    """
+    path = results / "metrics" / f"{entry}.json"
+    if not path.exists():
+        return 1, 1.0
+    with open(path, encoding="utf-8") as fh:
+        scores = json.load(fh)
+    ctx = scores.get("context")
+    metric = "hr_at_k"
+    best = results / "best.json"
+    if best.exists():
+        with open(best, encoding="utf-8") as fh:
+            metric = json.load(fh).get("metric", metric)
+    if not ctx or ctx[metric] <= scores[metric]:
+        return 1, 1.0
+    return (None if ctx["protocol"] == "all" else int(ctx["protocol"])), float(ctx["context_decay"])
+
+
 class Recommender:
     """Find songs, complete playlists and walk a radio in one entry's embedding.
 
@@ -96,6 +119,11 @@ class Recommender:
     prior : numpy.ndarray, shape (V,), optional
         Per-song score added before ranking: the entry's popularity prior
         (:func:`track2vec.models.popularity_prior`), as it was evaluated.
+    context : int or None
+        The suggestions' default context: the last ``context`` songs (1: the last song, the
+        seed's protocol) or the whole playlist (None).
+    decay : float
+        The default weight decay along the context (``context_decay``).
 
     Attributes
     ----------
@@ -103,7 +131,7 @@ class Recommender:
         The songs and their metadata; ``songs`` is its table.
     model : Model
         What ranks the songs.
-    metric, entry, prior
+    metric, entry, prior, context, decay
         As given.
 
     Examples
@@ -120,6 +148,8 @@ class Recommender:
         metric: str = "cosine",
         entry: str | None = None,
         prior: np.ndarray | None = None,
+        context: int | None = 1,
+        decay: float = 1.0,
     ):
         if metric not in METRICS:
             raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
@@ -130,6 +160,8 @@ class Recommender:
         self.metric = metric
         self.entry = entry
         self.prior = prior
+        self.context = context
+        self.decay = float(decay)
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -142,11 +174,14 @@ class Recommender:
         entry: str | None = None,
         popularity: float = 0.0,
         train: str | os.PathLike | None = None,
+        context: int | None = 1,
+        decay: float = 1.0,
     ) -> Recommender:
         """Load from explicit paths (``vocab.parquet``, ``embeddings/{entry}.npy``, a metadata csv).
 
         ``popularity`` > 0 (the entry's ``popularity_prior``) also needs ``train``
-        (``split/train.parquet``), whose song counts make the prior.
+        (``split/train.parquet``), whose song counts make the prior. ``context`` and
+        ``decay``: the suggestions' default context (see :class:`Recommender`).
         """
         for p in (vocab, embeddings):
             if not Path(p).exists():
@@ -157,7 +192,7 @@ class Recommender:
         if popularity and train is not None and not Path(train).exists():
             raise DataError(train, "not found (the popularity prior counts songs in it)", _RUN_PIPELINE)
         prior = song_prior(None if train is None else str(train), len(vocab_df), popularity, model)
-        return cls(vocab_df, model, meta, metric=metric, entry=entry, prior=prior)
+        return cls(vocab_df, model, meta, metric=metric, entry=entry, prior=prior, context=context, decay=decay)
 
     @classmethod
     def from_results(
@@ -181,8 +216,10 @@ class Recommender:
         Returns
         -------
         Recommender
-            With the metric the entry was evaluated with (``metrics/{entry}.json``)
-            and its popularity prior.
+            With the metric the entry was evaluated with (``metrics/{entry}.json``), its
+            popularity prior, and the context that scored best on validation: the
+            context protocol's (``evaluate.context``) when it beat the last song, with its
+            decay, else the last song.
 
         Raises
         ------
@@ -194,6 +231,7 @@ class Recommender:
             entry = _best_entry(results)
         model_path = _model_path(results, entry)
         metric = _entry_metric(results, entry)
+        context, decay = _entry_context(results, entry)
         if metadata is None and (results / "data" / "synthetic_tracks.csv").exists():
             metadata = results / "data" / "synthetic_tracks.csv"
         return cls.from_files(
@@ -204,6 +242,8 @@ class Recommender:
             entry=entry,
             popularity=entry_prior_weight(results, entry),
             train=results / "split" / "train.parquet",
+            context=context,
+            decay=decay,
         )
 
     # ------------------------------------------------------------------ songs (the catalog's)
@@ -240,8 +280,15 @@ class Recommender:
         return self.catalog.resolve(song)
 
     # ------------------------------------------------------------------ suggestions
-    def suggest_indices(self, playlist: Sequence[int], n: int = 10, last: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """Vocabulary indices and scores of ``n`` songs to continue a playlist of indices.
+    def _context(self, last, decay) -> tuple[int | None, float]:
+        """``last`` and ``decay`` with ``"auto"`` replaced by the entry's validated setting."""
+        return (self.context if last == "auto" else last), (self.decay if decay == "auto" else float(decay))
+
+    def suggest_indices(
+        self, playlist: Sequence[int], n: int = 10, last: int | str | None = "auto", decay: float | str = "auto"
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Vocabulary indices and scores (without the prior: see :meth:`suggest`) of ``n`` songs
+        to continue a playlist of indices.
 
         See :func:`track2vec.models.complete_playlists` (the evaluated code path).
         """
@@ -251,10 +298,15 @@ class Recommender:
         room = self.size - len(set(playlist))
         if not 1 <= n <= room:
             raise ValueError(f"n must be between 1 and {room} (songs not in the playlist), got {n}")
-        idx, scores = complete_playlists(self.model, [playlist], k=n, metric=self.metric, last=last, prior=self.prior)
+        last, decay = self._context(last, decay)
+        idx, scores = complete_playlists(
+            self.model, [playlist], k=n, metric=self.metric, last=last, prior=self.prior, decay=decay
+        )
         return idx[0], scores[0]
 
-    def suggest(self, playlist: Iterable[str | int], n: int = 10, last: int = 1) -> pd.DataFrame:
+    def suggest(
+        self, playlist: Iterable[str | int], n: int = 10, last: int | str | None = "auto", decay: float | str = "auto"
+    ) -> pd.DataFrame:
         """Suggest ``n`` songs to continue a playlist, never one already in it.
 
         Parameters
@@ -264,28 +316,53 @@ class Recommender:
             or vocabulary indices (int).
         n : int
             Number of suggestions.
-        last : int
-            1 (default): neighbours of the last song, as the evaluation scores them;
-            m > 1: neighbours of the mean of the last m songs.
+        last : int, None or "auto"
+            The context the suggestions come from: the last ``last`` songs (1: the last song,
+            the seed's protocol), every song (None), or ``"auto"`` (default): the entry's
+            setting that validation found best (:attr:`context`).
+        decay : float or "auto"
+            Weight decay along the context (:func:`track2vec.models.complete_playlists`);
+            ``"auto"``: the entry's validated decay (:attr:`decay`).
 
         Returns
         -------
         pandas.DataFrame
-            ``rank``, ``index``, ``track_id``, ``title``, ``artist``, ``score``
-            (cosine similarity, or euclidean distance), ``preview``.
+            ``rank``, ``index``, ``track_id``, ``title``, ``artist``, ``score`` (what the
+            suggestions rank by: the similarity plus the popularity prior), the similarity
+            itself (a column named by :meth:`Model.score_label`: ``similarity``, ``distance``
+            for the euclidean metric, ``plays`` or ``cooccurrence`` for a baseline), ``preview``.
         """
         indices = [self.resolve(s) for s in playlist]
-        idx, scores = self.suggest_indices(indices, n=n, last=last)
+        idx, raw = self.suggest_indices(indices, n=n, last=last, decay=decay)
         out = self.songs.iloc[idx][["index", "track_id", "title", "artist", "preview"]].copy()
         out["title"] = out["title"].where(out["title"] != "", out["track_id"])
         out.insert(0, "rank", np.arange(1, len(idx) + 1))
-        out["score"] = scores
+        out.insert(6, "score", self._ranking_scores(idx, raw))
+        out.insert(7, self.model.score_label(self.metric), raw)
         return out.reset_index(drop=True)
 
+    def _ranking_scores(self, idx: np.ndarray, raw: np.ndarray) -> np.ndarray:
+        """What the suggestions rank by: a similarity (or ``-distance**2 / 2``) plus the prior."""
+        if not self.model.takes_prior:
+            return raw
+        base = raw if self.metric == "cosine" else -0.5 * raw**2
+        return base + (self.prior[idx] if self.prior is not None else 0.0)
+
     # ------------------------------------------------------------------ radio
-    def radio(self, song: str | int, nb_steps: int = 20, nb_candidates: int = 5, seed: int = 0) -> RadioWalk:
+    def radio(
+        self,
+        song: str | int,
+        nb_steps: int = NB_STEPS,
+        nb_candidates: int = NB_CANDIDATES,
+        seed: int = 0,
+        anchor: float = ANCHOR,
+        max_artist_run: int | None = MAX_ARTIST_RUN,
+        max_per_artist: int | str | None = MAX_PER_ARTIST,
+        genres: np.ndarray | None = None,
+    ) -> RadioWalk:
         """A radio from a seed song: each next song drawn at random among the ``nb_candidates``
-        nearest neighbours of the current one, never a song already played.
+        best songs not played yet, ranked from the current song and, with ``anchor``, from
+        the seed, keeping artists apart.
 
         A song without a preview is skipped (recorded with ``played: false`` and a
         message) and the walk goes on from it. The walk stops early only when
@@ -298,9 +375,19 @@ class Recommender:
         nb_steps : int
             Songs drawn after the seed.
         nb_candidates : int
-            Size of the neighbourhood each next song is drawn from.
+            Size of the list each next song is drawn from.
         seed : int
             Seed of the random draws: the same seed gives the same radio.
+        anchor : float
+            Weight of the seed in the ranking, in [0, 1] (0: from the current song alone).
+        max_artist_run : int or None
+            The most songs of one artist in a row (None: no limit).
+        max_per_artist : int, "auto" or None
+            The most songs of one artist in the radio (``auto``: a seventh of its songs,
+            rounded up; None: no limit).
+        genres : numpy.ndarray of int, optional
+            Every song's genre (:func:`track2vec.catalog.generator_genres`), for the
+            ``same_genre_share`` measure.
 
         Returns
         -------
@@ -316,4 +403,8 @@ class Recommender:
             metric=self.metric,
             prior=self.prior,
             entry=self.entry,
+            anchor=anchor,
+            max_artist_run=max_artist_run,
+            max_per_artist=max_per_artist,
+            genres=genres,
         )

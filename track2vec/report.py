@@ -31,6 +31,8 @@ __all__ = [
     "map_labels",
     "grid_table_html",
     "test_table_html",
+    "radio_quality_summary",
+    "radio_quality_html",
     "best_embedding_entry",
     "varying_hyperparameters",
     "empty_figure",
@@ -546,7 +548,8 @@ def grid_table_html(grid: pd.DataFrame, path, best: str | None = None) -> None:
 
 
 def test_table_html(score: Mapping, path) -> None:
-    """The best entry's test score (all pairs, cold-start subsets, oracle) as an HTML table.
+    """The best entry's test score (all pairs, cold-start subsets, from each pair's context,
+    oracle) as an HTML table.
 
     Parameters
     ----------
@@ -573,6 +576,16 @@ def test_table_html(score: Mapping, path) -> None:
                 f"NDCG@{k}": cs.get("ndcg_at_k"),
             }
         )
+    context = score.get("context")
+    if context:
+        rows.append(
+            {
+                "pairs": f"from each pair's context ({context['protocol']}, decay {context['context_decay']:g})",
+                "n_pairs": context["n_pairs"],
+                f"HR@{k}": context["hr_at_k"],
+                f"NDCG@{k}": context["ndcg_at_k"],
+            }
+        )
     classes = [""] * len(rows)
     if "oracle" in score:
         rows.append(
@@ -593,6 +606,89 @@ def test_table_html(score: Mapping, path) -> None:
             f"over {score.get('replicates')} replicates"
         )
     write_text(path, _page("test score", _html_table(pd.DataFrame(rows), classes, caption)))
+
+
+#: the walks of ``radio/quality.tsv``, in the order the summary shows them, and their names
+_RADIO_WALKS = {"today": "today's walk (anchor 0, no artist rules)", "radio": "the radio (config key radio)"}
+
+
+def radio_quality_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """The measures of ``radio/quality.tsv`` summarised over its seed songs, one row per walk.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``radio/quality.tsv``: a row per walk (``walk``) and seed song, with the measures of
+        :func:`track2vec.radio.measure_walk`, ``n_widened`` and ``n_rule_broken``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by walk (``today``, then ``radio``): ``seeds``; ``distinct_artists_mean``,
+        ``_min`` and ``_max``; ``longest_artist_run_mean`` and ``_max``;
+        ``mean_seed_similarity`` and ``same_genre_share`` (means over the seeds, NaN when
+        unknown); ``n_widened`` (mean steps per radio whose candidate list widened) and
+        ``n_rule_broken`` (steps that broke an artist rule, in all).
+    """
+    rows = {}
+    for walk in [w for w in _RADIO_WALKS if w in set(table["walk"])]:
+        t = table[table["walk"] == walk]
+        rows[walk] = {
+            "seeds": len(t),
+            "distinct_artists_mean": t["distinct_artists"].mean(),
+            "distinct_artists_min": t["distinct_artists"].min(),
+            "distinct_artists_max": t["distinct_artists"].max(),
+            "longest_artist_run_mean": t["longest_artist_run"].mean(),
+            "longest_artist_run_max": t["longest_artist_run"].max(),
+            "mean_seed_similarity": pd.to_numeric(t["mean_seed_similarity"], errors="coerce").mean(),
+            "same_genre_share": pd.to_numeric(t["same_genre_share"], errors="coerce").mean(),
+            "n_widened": t["n_widened"].mean(),
+            "n_rule_broken": t["n_rule_broken"].sum(),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def radio_quality_html(table: pd.DataFrame, path, settings: Mapping | None = None) -> None:
+    """The radio quality table (:func:`radio_quality_summary`) as a self-contained HTML page.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``radio/quality.tsv``.
+    path : str or os.PathLike
+        HTML file to write.
+    settings : mapping, optional
+        What the caption names: ``entry``, ``seeds``, ``among``, ``nb_steps``, ``anchor``,
+        ``max_artist_run``, ``max_per_artist``.
+    """
+    summary = radio_quality_summary(table)
+    out = pd.DataFrame(
+        {
+            "walk": [_RADIO_WALKS[w] for w in summary.index],
+            "seeds": summary["seeds"],
+            "distinct artists: mean": summary["distinct_artists_mean"],
+            "distinct artists: min": summary["distinct_artists_min"],
+            "distinct artists: max": summary["distinct_artists_max"],
+            "longest same-artist run: mean": summary["longest_artist_run_mean"],
+            "longest same-artist run: max": summary["longest_artist_run_max"],
+            "mean similarity to the seed": summary["mean_seed_similarity"],
+            "share in the seed's genre": summary["same_genre_share"],
+            "steps widened per radio": summary["n_widened"],
+            "rules broken": summary["n_rule_broken"],
+        }
+    )
+    out = out[[c for c in out.columns if not out[c].isna().all()]]
+    s = dict(settings or {})
+    caption = "radio quality: today's walk and the radio"
+    if s:
+        run, total = (s.get(k) for k in ("max_artist_run", "max_per_artist"))
+        caption += (
+            f" from {s.get('seeds')} seed songs drawn among the {s.get('among')} most played, "
+            f"{s.get('nb_steps')} steps each, entry {s.get('entry')}; the radio: anchor {s.get('anchor')}, "
+            f"songs per artist: {'no limit' if run is None else f'at most {run}'} in a row, "
+            f"{'no limit' if total is None else f'at most {total}'} in all"
+        )
+    write_text(path, _page("radio quality", _html_table(out.reset_index(drop=True), [""] * len(out), caption)))
 
 
 def empty_figure(path, message: str) -> None:

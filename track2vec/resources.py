@@ -281,9 +281,10 @@ def radio_mem_mb(
     return _scaled(PYTHON_MB, 1, held, attempt)
 
 
-def evaluate_runtime(model_mb: float, attempt: int = 1) -> int:
-    """Runtime of a scoring job (minutes), from the size of its (largest) model in MB."""
-    return _scaled(MIN_MINUTES, SCORING_MINUTES_PER_MB, model_mb, attempt)
+def evaluate_runtime(model_mb: float, attempt: int = 1, scorings: int = 1) -> int:
+    """Runtime of a scoring job (minutes), from the size of its (largest) model in MB and the
+    number of times it scores the pairs beyond the prior's scan (the context protocol's decays)."""
+    return _scaled(MIN_MINUTES, SCORING_MINUTES_PER_MB * max(1, scorings), model_mb, attempt)
 
 
 def ensemble_mem_mb(members_mb: float, attempt: int = 1) -> int:

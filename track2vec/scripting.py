@@ -5,8 +5,10 @@ Each script in ``scripts/`` is::
     from track2vec.scripting import run
     run(main, snakemake)
 
-``run`` sends log lines to the rule's ``log:`` file and to the terminal, and turns a
-:class:`~track2vec.errors.Track2VecError` into a one-paragraph message and exit
+``run`` sends log lines to the rule's ``log:`` file and to the terminal, each as
+``<time> <rule> <LEVEL> <message>`` (a Python warning as ``<time> <rule> WARNING <message>``,
+its category named unless it is a ``UserWarning``, without the source line that raised it),
+and turns a :class:`~track2vec.errors.Track2VecError` into a one-paragraph message and exit
 status 1 instead of a traceback.
 """
 
@@ -43,10 +45,12 @@ def _setup(log_path: str | None, rule: str) -> logging.Logger:
             fh.setFormatter(fmt)
             logger.addHandler(fh)
     logger.propagate = False
-    logging.captureWarnings(True)
-    wlog = logging.getLogger("py.warnings")
-    wlog.handlers = logger.handlers
-    wlog.propagate = False
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = str(message) if category is UserWarning else f"{message} ({category.__name__})"
+        logger.warning("%s", text)
+
+    warnings.showwarning = show
     return logger
 
 

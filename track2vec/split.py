@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["Split", "split_playlists", "MIN_EVAL_LENGTH"]
+__all__ = ["Split", "split_playlists", "pair_contexts", "MIN_EVAL_LENGTH"]
 
 #: a playlist is eligible for validation or test when it has more than this many songs
 MIN_EVAL_LENGTH = 3
@@ -116,3 +116,59 @@ def split_playlists(
     mask[offsets[1:][keep] - 1 - offsets[0]] = False
     train_values = np.asarray(values, dtype=np.int32)[offsets[0] : offsets[-1]][mask]
     return Split(t_off, train_values, train_ids, pairs(val_ids), pairs(test_ids))
+
+
+def pair_contexts(
+    train_offsets: np.ndarray,
+    train_values: np.ndarray,
+    train_ids: np.ndarray,
+    playlists: np.ndarray,
+    last: int | None = None,
+) -> np.ndarray:
+    """The context of each validation or test pair: its playlist's songs before the target.
+
+    A pair's playlist is in the training part without its last song, the pair's target, so
+    its context is that training sequence, which ends with the pair's query. The target is
+    never in its own context (unless the playlist holds it twice), exactly as the query
+    song already is in the training part.
+
+    Parameters
+    ----------
+    train_offsets, train_values, train_ids : numpy.ndarray
+        The training sequences (CSR) and their playlist numbers (:class:`Split`).
+    playlists : numpy.ndarray of int
+        The ``playlist`` column of the pairs.
+    last : int, optional
+        Keep the last ``last`` songs of each context (None: all of them).
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (n, m)
+        Each context in order, padded on the right with -1 (m: the longest context).
+
+    Raises
+    ------
+    ValueError
+        A pair's playlist has no training sequence, or ``last`` < 1.
+    """
+    if last is not None and last < 1:
+        raise ValueError(f"last must be at least 1, got {last}")
+    train_ids = np.asarray(train_ids, dtype=np.int64)
+    playlists = np.asarray(playlists, dtype=np.int64)
+    order = np.argsort(train_ids, kind="stable")
+    pos = np.minimum(np.searchsorted(train_ids[order], playlists), max(len(order) - 1, 0))
+    found = train_ids[order][pos] == playlists if len(order) else np.zeros(len(playlists), dtype=bool)
+    if not found.all():
+        missing = playlists[~found][:3].tolist()
+        raise ValueError(f"{int((~found).sum())} pairs' playlists have no training sequence (e.g. {missing})")
+    rows = order[pos]
+    ends = np.asarray(train_offsets, dtype=np.int64)[rows + 1]
+    starts = np.asarray(train_offsets, dtype=np.int64)[rows]
+    if last is not None:
+        starts = np.maximum(starts, ends - last)
+    lengths = ends - starts
+    out = np.full((len(rows), int(lengths.max()) if len(rows) else 0), -1, dtype=np.int64)
+    col = np.arange(out.shape[1])
+    take = col[None, :] < lengths[:, None]
+    out[take] = np.asarray(train_values, dtype=np.int64)[(starts[:, None] + col[None, :])[take]]
+    return out

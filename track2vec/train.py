@@ -33,15 +33,31 @@ Design and measurements: docs/training.md.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import logging
 import math
 import os
+import re
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-__all__ = ["TrainParams", "TrainResult", "train", "make_pairs", "keep_probabilities"]
+from .errors import ConfigError
+
+__all__ = [
+    "DEVICES",
+    "TF_LOG_VARIABLE",
+    "TrainParams",
+    "TrainResult",
+    "train",
+    "make_pairs",
+    "keep_probabilities",
+    "tf_log_level",
+]
 
 # Batches per tf.function call: enough to hide Python overhead, small enough to
 # report progress and keep the learning-rate schedule fine-grained.
@@ -332,26 +348,149 @@ def _check_artists(artists, V: int, params: TrainParams) -> np.ndarray | None:
 # ---------------------------------------------------------------------------
 
 
-def _import_tf(threads: int):
-    """TensorFlow, set to run each op on one thread and ``threads`` ops at a time.
+#: where :func:`train` runs (config key ``train.device``): ``auto`` (the first GPU TensorFlow sees,
+#: else the CPU), ``cpu``, or ``gpu`` (an error when TensorFlow sees none)
+DEVICES = ("auto", "cpu", "gpu")
+#: set to 1 to see TensorFlow's own log lines as TensorFlow writes them
+TF_LOG_VARIABLE = "TRACK2VEC_TF_LOG"
+#: TensorFlow's log level unless the user sets ``TF_CPP_MIN_LOG_LEVEL``: its errors only
+_QUIET_LEVEL = 2
+#: a line of TensorFlow's native (absl) log: severity letter, date, time (before absl is set up: 00:00:
+#: and seconds since 1970), thread, file:line]
+_NATIVE_LINE = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d+\.\d+ +\d+ \S+:\d+\] ")
+#: the same, in TensorFlow's own format (``2026-01-30 22:44:42.456316: I tensorflow/...``)
+_TF_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: ([IWEF]) ")
+#: absl's note before its first line when nobody set its log up (TensorFlow never does)
+_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+_SEVERITY = {"I": 0, "W": 1, "E": 2, "F": 3}
+#: the error TensorFlow's CUDA build logs when it looks for a GPU on a machine without one: no
+#: error for the training, which says in its log where it runs
+_NO_GPU = re.compile(r"\] failed call to cuInit: ")
+
+
+def tf_log_level() -> int | None:
+    """The least severity of TensorFlow's log lines that reach stderr (0 info, 1 warning, 2 error,
+    3 fatal), and ``TF_CPP_MIN_LOG_LEVEL`` set to it before TensorFlow is imported.
+
+    ``TF_CPP_MIN_LOG_LEVEL`` when the user set it, else 2 (errors only). None when
+    ``TRACK2VEC_TF_LOG`` is set (and not 0): TensorFlow then logs as it does by itself.
+    """
+    if os.environ.get(TF_LOG_VARIABLE, "0") not in ("", "0"):
+        return None
+    try:
+        level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", _QUIET_LEVEL))
+    except ValueError:
+        level = _QUIET_LEVEL
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", str(level))
+    return level
+
+
+def _below(line: str, level: int) -> bool:
+    """Whether ``line`` is a TensorFlow log line less severe than ``level`` (or absl's preamble),
+    or the CUDA build's report that the machine has no GPU."""
+    if line.rstrip("\r\n") == _ABSL_PREAMBLE:
+        return level >= 1
+    m = _NATIVE_LINE.match(line) or _TF_LINE.match(line)
+    return bool(m) and (_SEVERITY[m.group(1)] < level or bool(_NO_GPU.search(line)))
+
+
+@contextlib.contextmanager
+def _native_log_filtered(level: int | None) -> Iterator[None]:
+    """Drop TensorFlow's log lines below ``level`` from what the process writes to stderr meanwhile.
+
+    Some of TensorFlow's libraries log through absl before anything sets absl's level, which
+    ``TF_CPP_MIN_LOG_LEVEL`` does not reach (oneDNN's "custom operations are on" line, at import).
+    stderr (file descriptor 2) goes to a temporary file while TensorFlow loads; then the lines
+    that are not such log lines below ``level`` go on to stderr, in order. Nothing is filtered
+    with ``level`` None or 0.
+    """
+    if not level:
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no stderr to redirect
+        yield
+        return
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode("utf-8", errors="replace").splitlines(keepends=True)
+            kept = "".join(line for line in lines if not _below(line, level))
+            if kept:
+                sys.stderr.write(kept)
+                sys.stderr.flush()
+
+
+def _import_tf(threads: int, device: str = "cpu"):
+    """TensorFlow, set to run each op on one thread and ``threads`` ops at a time, to log at
+    :func:`tf_log_level` (its native libraries, its Python logger and absl's), and the device
+    the training runs on (:func:`_device`).
 
     The batch ops are too small for intra-op threads to help, and ``threads`` inter-op threads let
     the Hogwild workers' calls run side by side.
-    """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
 
-    try:
-        if tf.config.threading.get_intra_op_parallelism_threads() != 1:
-            tf.config.threading.set_intra_op_parallelism_threads(1)
-        if tf.config.threading.get_inter_op_parallelism_threads() != threads:
-            tf.config.threading.set_inter_op_parallelism_threads(threads)
-    except RuntimeError:
-        # The TF runtime was already initialised in this process (threads can be
-        # set only once): keep the earlier setting.  Determinism for threads=1
-        # then needs the first call of the process to have used threads=1.
-        pass
-    return tf
+    Returns
+    -------
+    tf : module
+    device : str
+        ``/GPU:0`` or ``/CPU:0``.
+    """
+    level = tf_log_level()
+    with _native_log_filtered(level if "tensorflow" not in sys.modules else None):
+        import tensorflow as tf
+
+        if level:  # TensorFlow's Python-side log, and absl's, at the same level
+            for name in ("tensorflow", "absl"):
+                logging.getLogger(name).setLevel({1: logging.WARNING, 2: logging.ERROR}.get(level, logging.CRITICAL))
+        try:
+            if tf.config.threading.get_intra_op_parallelism_threads() != 1:
+                tf.config.threading.set_intra_op_parallelism_threads(1)
+            if tf.config.threading.get_inter_op_parallelism_threads() != threads:
+                tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:
+            # The TF runtime was already initialised in this process (threads can be
+            # set only once): keep the earlier setting.  Determinism for threads=1
+            # then needs the first call of the process to have used threads=1.
+            pass
+        return tf, _device(tf, device)
+
+
+def _device(tf, device: str) -> str:
+    """The TensorFlow device the training runs on, for ``device`` of :data:`DEVICES`:
+    ``/GPU:0`` (the first GPU TensorFlow sees, allocating its memory as needed) or ``/CPU:0``.
+    With ``cpu``, TensorFlow is kept off the GPUs altogether.
+
+    Raises
+    ------
+    ConfigError
+        ``gpu``, and TensorFlow sees no GPU.
+    """
+    gpus = tf.config.list_physical_devices("GPU")
+    if device == "cpu" or not gpus:
+        if device == "gpu":
+            raise ConfigError(
+                "config key 'train.device' is 'gpu' (train(device='gpu')) but TensorFlow sees no GPU: install "
+                "TensorFlow's CUDA build (pip install -e '.[gpu]'), check that nvidia-smi lists a GPU and that "
+                "CUDA_VISIBLE_DEVICES does not hide it (on SLURM, ask for one: --set-resources train:gpu=1), "
+                "or set train.device: auto (a GPU when there is one) or cpu"
+            )
+        if gpus:
+            with contextlib.suppress(RuntimeError):  # the runtime already started: it keeps them
+                tf.config.set_visible_devices([], "GPU")
+        return "/CPU:0"
+    for gpu in gpus:
+        with contextlib.suppress(RuntimeError, ValueError):
+            tf.config.experimental.set_memory_growth(gpu, True)
+    return "/GPU:0"
 
 
 def _negative_cdf(counts: np.ndarray, ns_exponent: float) -> np.ndarray:
@@ -699,8 +838,9 @@ def _train_epoch(
     trainers: concurrent.futures.Executor,
     workers: int,
     say: Callable[[str], None],
+    device: str = "/CPU:0",
 ) -> float:
-    """Train one epoch in calls of about ``_STEPS_PER_CALL`` steps; return the summed loss.
+    """Train one epoch in calls of about ``_STEPS_PER_CALL`` steps on ``device``; return the summed loss.
 
     Call ``k`` draws its negatives from the stateless seed ``(seed, index * 1_000_000 + k)``. With one
     worker the calls run in order in this thread. With more, ``workers`` threads of ``trainers`` run
@@ -713,15 +853,16 @@ def _train_epoch(
 
     def call(k: int) -> float:
         sl = slice(bounds[k], bounds[k + 1])
-        return float(
-            run(
-                epoch.centres[sl],
-                epoch.contexts[sl],
-                epoch.weights[sl],
-                epoch.lrs[sl],
-                tf.constant([params.seed, epoch.index * 1_000_000 + k], tf.int64),
+        with tf.device(device):  # per call: a device scope holds in its own thread only
+            return float(
+                run(
+                    epoch.centres[sl],
+                    epoch.contexts[sl],
+                    epoch.weights[sl],
+                    epoch.lrs[sl],
+                    tf.constant([params.seed, epoch.index * 1_000_000 + k], tf.int64),
+                )
             )
-        )
 
     losses = map(call, range(n_calls)) if workers == 1 else trainers.map(call, range(n_calls))
     report_every = max(1, n_calls // 10)
@@ -753,11 +894,17 @@ def _epoch_record(epoch: _Epoch, loss_sum: float) -> dict:
 
 
 def _traced_step(
-    tf, params: TrainParams, cum: np.ndarray, V: int, rng: np.random.Generator, artists: np.ndarray | None
+    tf,
+    params: TrainParams,
+    cum: np.ndarray,
+    V: int,
+    rng: np.random.Generator,
+    artists: np.ndarray | None,
+    device: str = "/CPU:0",
 ):
-    """:func:`_build_step`'s table and ``run``, the step already traced and optimised by a call of
-    0 steps (which changes nothing), so that the first real call starts at full speed."""
-    with tf.device("/CPU:0"):
+    """:func:`_build_step`'s table and ``run`` on ``device``, the step already traced and optimised
+    by a call of 0 steps (which changes nothing), so that the first real call starts at full speed."""
+    with tf.device(device):
         table, run, _ = _build_step(tf, params, cum, V, rng, artists=artists)
         empty = np.zeros((0, params.batch_size), np.int32)
         run(empty, empty, empty.astype(np.float32), np.zeros(0, np.float32), tf.constant([params.seed, 0], tf.int64))
@@ -793,6 +940,7 @@ def train(
     threads: int = 1,
     progress: Callable[[str], None] | None = None,
     artists: np.ndarray | None = None,
+    device: str = "auto",
 ) -> TrainResult:
     """Learn song embeddings from playlists with skip-gram negative sampling.
 
@@ -818,6 +966,10 @@ def train(
         The artist index of each song (``-1``: no artist), read when
         ``params.artist_vectors`` is True.  Without ``artists`` (None), as
         without any known artist (all ``-1``), every song keeps a plain vector.
+    device : {"auto", "cpu", "gpu"}
+        Where the training runs: the first GPU TensorFlow sees, else the CPU (``auto``); the
+        CPU; or the GPU (``gpu``). On a GPU the result is not bit-for-bit reproducible, and
+        differs in the last bits from the CPU's.
 
     Returns
     -------
@@ -828,6 +980,8 @@ def train(
     ------
     ValueError
         Invalid parameters or an empty/ill-formed corpus.
+    ConfigError
+        ``device="gpu"``, and TensorFlow sees no GPU.
     FloatingPointError
         The loss of an epoch is not finite (learning rate or batch size too large).
 
@@ -841,7 +995,10 @@ def train(
     offsets, values, counts, artists = _check_inputs(offsets, values, counts, params, threads, artists)
     V = len(counts)
     say = progress or (lambda line: None)
-    tf = _import_tf(int(threads))
+    if device not in DEVICES:
+        raise ValueError(f"device must be one of {', '.join(DEVICES)}, got {device!r}")
+    tf, place = _import_tf(int(threads), device)
+    say(f"training on {'the GPU' if place.startswith('/GPU') else 'the CPU'} ({place}; device {device})")
     rng = np.random.default_rng(params.seed)
     cum = _negative_cdf(counts, params.ns_exponent)
     keep = keep_probabilities(counts, params.subsample) if params.subsample > 0 else None
@@ -863,7 +1020,7 @@ def train(
         concurrent.futures.ThreadPoolExecutor(max_workers=workers) as trainers,
     ):
         future = pool.submit(epoch_pairs, 0)  # the first pairs are built while TF sets up
-        table, run = _traced_step(tf, params, cum, V, rng, artists)
+        table, run = _traced_step(tf, params, cum, V, rng, artists, place)
         for e in range(params.epochs):
             started = time.perf_counter()
             pairs = future.result()
@@ -871,7 +1028,7 @@ def train(
                 future = pool.submit(epoch_pairs, e + 1)
             epoch = _lay_out_epoch(pairs, e, params, started)
             del pairs
-            record = _epoch_record(epoch, _train_epoch(tf, run, epoch, params, trainers, workers, say))
+            record = _epoch_record(epoch, _train_epoch(tf, run, epoch, params, trainers, workers, say, place))
             history.append(record)
             loss, n, secs = record["loss"], record["positive_pairs"], record["seconds"]
             say(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+import numpy as np
 import pandas as pd
 
 from ..atomic import write_json
@@ -12,12 +13,14 @@ from ..errors import ConfigError
 from ..io import read_pairs, vocab_size
 from ..metrics import evaluate_pairs
 from ..models import AUTO_PRIORS, Model, load_model, popularity_prior, song_prior, train_counts
-from .common import LOG, check_k
+from .common import LOG, check_k, read_contexts
 
-__all__ = ["evaluate_step", "choose_prior", "CHOOSE_BY"]
+__all__ = ["evaluate_step", "choose_prior", "context_scores", "CHOOSE_BY", "CONTEXT_DECAYS"]
 
 #: what ``popularity_prior: auto`` may choose the weight by (config key ``best.metric``)
 CHOOSE_BY = ("hr_at_k", "ndcg_at_k")
+#: the decays that ``context_decay: auto`` tries on the validation pairs (1: equal weights)
+CONTEXT_DECAYS = (0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
 
 
 def evaluate_step(
@@ -33,6 +36,9 @@ def evaluate_step(
     train: str | None = None,
     popularity: float | str = 0.0,
     choose_by: str = "ndcg_at_k",
+    context: str | int = "last",
+    context_decay: float | str = "auto",
+    exclude_context: bool = True,
 ) -> dict:
     """Score an entry's model on validation (or test) pairs; write HR@k / NDCG@k as JSON.
 
@@ -42,6 +48,10 @@ def evaluate_step(
     scores the pairs with every weight of :data:`~track2vec.models.AUTO_PRIORS` and keeps
     the one with the highest ``choose_by`` (:func:`choose_prior`). Meant for the
     validation pairs: the test step uses the weight chosen there.
+
+    With ``context`` ``all`` or M (config ``evaluate.context``), the JSON also holds the
+    scores from each pair's context (``context``: :func:`context_scores`), with the prior
+    kept for the last song; ``last`` leaves the file as the seed's protocol makes it.
     """
     V = vocab_size(vocab)
     check_k(k, V)
@@ -63,6 +73,14 @@ def evaluate_step(
             f", popularity prior {popularity:g}" if prior is not None else "",
         )
         scores = evaluate_pairs(model, df, k=k, metric=metric, same_song=same_song, progress=logger.info, prior=prior)
+    if context != "last":
+        weight = scores.get("popularity_prior", popularity) if model.takes_prior else 0.0
+        prior = song_prior(train, V, weight, model)
+        contexts = read_contexts(train, df, None if context == "all" else int(context))
+        scores["context"] = context_scores(
+            model, df, contexts, context, context_decay, exclude_context, k, metric, same_song, prior, choose_by,
+            name, logger,
+        )  # fmt: skip
     # no timing in the file: same inputs -> byte-identical metrics (the benchmark file has the time)
     logger.info("scored %d pairs in %.2f s", len(df), time.perf_counter() - t0)
     if entry is not None:
@@ -134,3 +152,50 @@ def choose_prior(
             for w, s in zip(AUTO_PRIORS, scan)
         ],
     }
+
+
+def context_scores(
+    model: Model,
+    pairs: pd.DataFrame,
+    contexts: np.ndarray,
+    protocol: str | int,
+    decay: float | str,
+    exclude_context: bool,
+    k: int,
+    metric: str,
+    same_song: str,
+    prior,
+    choose_by: str,
+    name: str,
+    logger: logging.Logger = LOG,
+) -> dict:
+    """The scores of the suggestions made from each pair's context.
+
+    ``decay="auto"`` scores the pairs with every decay of :data:`CONTEXT_DECAYS` and keeps
+    the one with the highest ``choose_by`` (ties: the earlier in that list); the result
+    lists every decay's scores (``context_decay_scan``).
+
+    Returns
+    -------
+    dict
+        ``protocol`` (``all`` or M), ``exclude_context``, ``context_decay`` (the decay used),
+        the scores of :func:`track2vec.metrics.evaluate_pairs`, and with ``auto``
+        ``context_decay_scan``.
+    """
+    if choose_by not in CHOOSE_BY:
+        raise ConfigError(f"config key 'best.metric' must be hr_at_k or ndcg_at_k, got {choose_by!r}")
+    decays = CONTEXT_DECAYS if decay == "auto" else (float(decay),)
+    logger.info("%s: scoring %d pairs from their context (%s) with decays %s", name, len(pairs), protocol, decays)
+    scan = []
+    for d in decays:
+        s = evaluate_pairs(model, pairs, k=k, metric=metric, same_song=same_song, prior=prior, contexts=contexts,
+                           decay=d, exclude_context=exclude_context)  # fmt: skip
+        scan.append(s)
+        logger.info("  context decay %g: HR@%d %.4f, NDCG@%d %.4f", d, k, s["hr_at_k"], k, s["ndcg_at_k"])
+    i = max(range(len(scan)), key=lambda j: (scan[j][choose_by], -j))
+    out = {"protocol": protocol, "exclude_context": bool(exclude_context), "context_decay": decays[i], **scan[i]}
+    if decay == "auto" and len(decays) > 1:
+        out["context_decay_scan"] = [
+            {"context_decay": d, "hr_at_k": s["hr_at_k"], "ndcg_at_k": s["ndcg_at_k"]} for d, s in zip(decays, scan)
+        ]
+    return out

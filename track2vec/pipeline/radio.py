@@ -5,11 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from ..catalog import SongNotFoundError
+from ..catalog import SongNotFoundError, generator_genres
 from ..errors import DataError
 from ..io import read_json
 from ..models import prior_weight
-from ..radio import RadioWalk, write_radio
+from ..radio import ANCHOR, MAX_ARTIST_RUN, MAX_PER_ARTIST, RadioWalk, describe_measures, per_artist_limit, write_radio
 from ..recommend import Recommender
 from .common import LOG
 
@@ -31,11 +31,18 @@ def radio_step(
     html_out: str,
     logger: logging.Logger = LOG,
     train: str | None = None,
+    anchor: float = ANCHOR,
+    max_artist_run: int | None = MAX_ARTIST_RUN,
+    max_per_artist: int | str | None = MAX_PER_ARTIST,
+    generator: str | None = None,
 ) -> RadioWalk:
     """The ``radio`` rule: a radio from one seed song with the best entry, written as .m3u8/.json/.html.
 
     ``train`` (``split/train.parquet``) gives the song counts of the best entry's
-    popularity prior, when its ``popularity_prior`` hyperparameter is above 0.
+    popularity prior, when its ``popularity_prior`` hyperparameter is above 0;
+    ``anchor``, ``max_artist_run`` and ``max_per_artist`` are the walk's
+    (:func:`track2vec.radio.walk_radio`); ``generator`` (``data/synthetic_model.npz``,
+    built-in dataset) gives the songs' genres for the ``same_genre_share`` measure.
 
     A seed that matches no song (for example the built-in titles on another
     dataset) does not fail the run: the three files say so and a warning is logged.
@@ -47,8 +54,18 @@ def radio_step(
     rec = Recommender.from_files(
         vocab, embeddings[entry], metadata, metric=metric, entry=entry, popularity=prior_weight(chosen), train=train
     )
+    genres = generator_genres(rec.songs["track_id"], generator) if generator else None
     try:
-        walk = rec.radio(query, nb_steps=nb_steps, nb_candidates=nb_candidates, seed=seed)
+        walk = rec.radio(
+            query,
+            nb_steps=nb_steps,
+            nb_candidates=nb_candidates,
+            seed=seed,
+            anchor=anchor,
+            max_artist_run=max_artist_run,
+            max_per_artist=max_per_artist,
+            genres=genres,
+        )
     except SongNotFoundError as exc:
         logger.warning("radio seed %r: %s; change the config key 'radio.seeds'", query, exc)
         walk = RadioWalk(
@@ -60,11 +77,19 @@ def radio_step(
             entry=entry,
             metric=metric,
             messages=[f"no song matches the seed {query!r}: change the config key 'radio.seeds'"],
+            anchor=anchor,
+            max_artist_run=max_artist_run,
+            max_per_artist=per_artist_limit(max_per_artist, nb_steps),
         )
     for line in walk.messages:
         logger.info("%s", line)
     write_radio(walk, m3u8, json_out, html_out)
     logger.info(
-        "radio from %r (entry %s): %d songs, %d with a preview", query, entry, len(walk.tracks), len(walk.played)
+        "radio from %r (entry %s): %d songs, %d with a preview; %s",
+        query,
+        entry,
+        len(walk.tracks),
+        len(walk.played),
+        describe_measures(walk.measures) or "no measures",
     )
     return walk

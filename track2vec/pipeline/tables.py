@@ -12,23 +12,27 @@ from ..grid import entry_of, t_interval
 from ..io import read_json
 from ..names import COOCCURRENCE, EMBEDDING, ORACLE, POPULARITY
 
-__all__ = ["APPLIES", "REPLICATE_COLUMNS", "entry_rows", "best_first"]
+__all__ = ["APPLIES", "CONTEXT_COLUMNS", "REPLICATE_COLUMNS", "entry_rows", "best_first"]
 
 #: the hyperparameters that mean something for each method (the others are blank in the grid table)
 APPLIES = {
     EMBEDDING: set(HYPERPARAMETERS),
-    COOCCURRENCE: {"method", "window"},
+    COOCCURRENCE: {"method", "window", "context_decay"},
     POPULARITY: {"method"},
     ORACLE: {"method"},
 }
 #: the columns of replicate statistics, dropped from the grid table when every entry ran once
 REPLICATE_COLUMNS = ["replicates", "hr_ci_low", "hr_ci_high", "ndcg_ci_low", "ndcg_ci_high"]
+#: the columns of the context protocol (``evaluate.context``), left out when it is ``last``
+CONTEXT_COLUMNS = ["context_decay", "context", "context_hr_at_k", "context_ndcg_at_k"]
 
 
 def entry_rows(
     entries: Mapping[str, Mapping], metrics: Mapping[str, str], train_logs: Mapping[str, str]
 ) -> pd.DataFrame:
-    """One row per entry: hyperparameters, mean metrics over its runs and their 95% t-intervals."""
+    """One row per entry: hyperparameters, mean metrics over its runs and their 95% t-intervals;
+    with the context protocol, also its scores (``context_hr_at_k``, ``context_ndcg_at_k``, means
+    over the runs) and the decay chosen (``context_decay``), else none of :data:`CONTEXT_COLUMNS`."""
     runs: dict[str, list[str]] = {}
     for run in metrics:
         runs.setdefault(entry_of(run), []).append(run)
@@ -41,8 +45,15 @@ def entry_rows(
         method = hp.get("method", EMBEDDING)
         if hp.get("popularity_prior") == "auto":
             # the weight chosen on the validation pairs (the lower median over replicate runs)
-            chosen = sorted(float(m.get("popularity_prior", 0.0)) for m in ms)
-            hp = {**hp, "popularity_prior": chosen[(len(chosen) - 1) // 2]}
+            hp = {**hp, "popularity_prior": _lower_median(m.get("popularity_prior", 0.0) for m in ms)}
+        context = {}
+        if all("context" in m for m in ms):
+            hp = {**hp, "context_decay": _lower_median(m["context"]["context_decay"] for m in ms)}
+            context = {
+                "context": str(ms[0]["context"]["protocol"]),
+                "context_hr_at_k": float(np.mean([m["context"]["hr_at_k"] for m in ms])),
+                "context_ndcg_at_k": float(np.mean([m["context"]["ndcg_at_k"] for m in ms])),
+            }
         rows.append(
             {
                 "entry": name,
@@ -50,6 +61,7 @@ def entry_rows(
                 "k": ms[0]["k"],
                 "hr_at_k": hr[0],
                 "ndcg_at_k": nd[0],
+                **context,
                 "replicates": len(ms),
                 "hr_ci_low": hr[1],
                 "hr_ci_high": hr[2],
@@ -58,7 +70,16 @@ def entry_rows(
                 "train_seconds": round(float(np.mean(seconds)), 3),
             }
         )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if "context" not in table.columns:
+        table = table.drop(columns=[c for c in CONTEXT_COLUMNS if c in table.columns])
+    return table
+
+
+def _lower_median(values) -> float:
+    """The lower median of numbers: the value a replicated entry keeps of its runs' choices."""
+    chosen = sorted(float(v) for v in values)
+    return chosen[(len(chosen) - 1) // 2]
 
 
 def _cell(value):

@@ -15,7 +15,7 @@ from ..io import read_json, read_pairs, read_sequences, vocab_size
 from ..metrics import adjacent_pair_counts, evaluate_pairs
 from ..models import load_model, prior_weight, song_prior
 from ..names import EMBEDDING
-from .common import LOG, check_k
+from .common import LOG, check_k, read_contexts
 
 __all__ = ["test_step"]
 
@@ -33,6 +33,7 @@ def test_step(
     cold_start: tuple[int, ...] = (),
     oracle: str | None = None,
     logger: logging.Logger = LOG,
+    exclude_context: bool = True,
 ) -> dict:
     """Score the best entry on the test pairs and write ``test_score.json``.
 
@@ -40,7 +41,10 @@ def test_step(
     entry's replicate runs, with ``replicates`` and 95% t-intervals when there are several),
     ``cold_start`` (the same scores on the test pairs whose (query, next) pair occurs at most f
     times in the training sequences, for each f) and, on the built-in dataset, ``oracle`` (the
-    best achievable test scores) and ``share_of_oracle`` (HR@k / oracle HR@k).
+    best achievable test scores) and ``share_of_oracle`` (HR@k / oracle HR@k). The headline
+    scores are the last-song protocol's (``protocol: last``); when ``best.json`` holds the
+    entry's context setting (``evaluate.context``), ``context`` holds the scores from each test
+    pair's context with the decay chosen on validation.
 
     Parameters
     ----------
@@ -59,11 +63,19 @@ def test_step(
     # every run of the entry has the same method, so one prior (counted once) serves them all
     method = chosen.get("method", EMBEDDING)
     prior = song_prior(train, V, prior_weight(chosen)) if method == EMBEDDING else None
+    ctx = chosen.get("context")
+    contexts = None
+    if ctx:
+        contexts = read_contexts(train, df, None if ctx["protocol"] == "all" else int(ctx["protocol"]))
     per_run = []
     for r in runs:
         model = load_model(models[r], V)
         logger.info("run %s: scoring %d test pairs against %d songs", r, len(df), V)
         s = evaluate_pairs(model, df, k=k, metric=metric, same_song=same_song, progress=logger.info, prior=prior)
+        if ctx:
+            s["context"] = evaluate_pairs(model, df, k=k, metric=metric, same_song=same_song, prior=prior,
+                                          contexts=contexts, decay=float(ctx["context_decay"] or 1.0),
+                                          exclude_context=exclude_context)  # fmt: skip
         s["cold_start"] = {
             str(f): evaluate_pairs(model, sub, k=k, metric=metric, same_song=same_song, prior=prior)
             if len(sub)
@@ -72,6 +84,15 @@ def test_step(
         }
         per_run.append(s)
     result = _test_summary(name, method, per_run, list(subsets), same_song, metric)
+    if ctx:
+        result["context"] = {
+            "protocol": ctx["protocol"],
+            "context_decay": ctx["context_decay"],
+            "exclude_context": bool(exclude_context),
+            "hr_at_k": float(np.mean([s["context"]["hr_at_k"] for s in per_run])),
+            "ndcg_at_k": float(np.mean([s["context"]["ndcg_at_k"] for s in per_run])),
+            "n_pairs": per_run[0]["context"]["n_pairs"],
+        }
     if oracle:
         o = read_json(oracle)["test"]
         result["oracle"] = {"hr_at_k": o["hr_at_k"], "ndcg_at_k": o["ndcg_at_k"]}
@@ -117,6 +138,7 @@ def _test_summary(
         "n_same_song": first["n_same_song"],
         "same_song": same_song,
         "metric": metric,
+        "protocol": "last",
         "cold_start": {},
     }
     if len(per_run) > 1:

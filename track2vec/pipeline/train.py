@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Mapping
 
 import numpy as np
@@ -26,20 +25,23 @@ def train_step(
     embeddings_out: str,
     log_out: str,
     logger: logging.Logger = LOG,
+    device: str = "auto",
 ) -> dict:
     """Train one grid entry and write its embedding matrix (.npy) and per-epoch log (.tsv).
 
     The negative-sampling and subsampling distributions use the song counts of the
     training part only, so nothing of the held-out songs leaks into training. With
     ``artist_vectors`` the artists come from ``vocab.parquet``'s ``artist_id`` column
-    (:func:`vocab_artists`).
+    (:func:`vocab_artists`). TensorFlow's own log lines stay out of the job's log and stderr,
+    but for its errors (:func:`track2vec.train.tf_log_level`; ``TRACK2VEC_TF_LOG=1`` shows them).
 
     Parameters
     ----------
     params : mapping
         Every training hyperparameter (:data:`track2vec.config.TRAINING`).
+    device : {"auto", "cpu", "gpu"}
+        Where the training runs (config key ``train.device``; :func:`track2vec.train.train`).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up chatter out of the logs
     from ..train import TrainParams
     from ..train import train as train_sgns  # TensorFlow is imported only here
 
@@ -49,7 +51,9 @@ def train_step(
     p = TrainParams(**{h: params[h] for h in TRAINING})
     artists = vocab_artists(vocab, logger) if p.artist_vectors else None
     logger.info("training with %s on %d sequences, %d songs, %d threads", p, len(offsets) - 1, V, threads)
-    result = train_sgns(offsets, values, counts, p, threads=threads, progress=logger.info, artists=artists)
+    result = train_sgns(
+        offsets, values, counts, p, threads=threads, progress=logger.info, artists=artists, device=device
+    )
     emb = check_embeddings(result.embeddings, V, embeddings_out)
     history = pd.DataFrame(result.history)
     save_npy(embeddings_out, emb)
