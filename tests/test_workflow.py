@@ -74,8 +74,9 @@ def test_tiny_preset_outputs(tiny_run):
     assert score["entry"] == best["entry"] and score["n_pairs"] == 300
     assert set(score["cold_start"]) == {"0", "2"}
     assert 0 < score["cold_start"]["0"]["n_pairs"] <= score["cold_start"]["2"]["n_pairs"] <= 300
-    # the oracle bounds every method (on validation) and the popularity row is a ranking by count
-    assert (eligible["hr_at_k"] <= g.loc["oracle", "hr_at_k"] + 0.02).all()
+    # the oracle (exact, docs/evaluation.md) bounds every method on validation, and the popularity
+    # row is a ranking by count
+    assert (eligible["hr_at_k"] <= g.loc["oracle", "hr_at_k"]).all()
     counts = vocab["count"].to_numpy()
     top = np.argsort(-counts, kind="stable")[:11]
     pop_hits = np.mean([t in [s for s in top if s != q][:10] for q, t in zip(val["query"], val["target"])])
