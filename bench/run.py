@@ -169,6 +169,7 @@ def w_search(a):
     """The seed's KDTree against ours on equal terms: the same distinct queries, one thread each
     (the KDTree has no threads), and each side's index (tree, k-means tiles) built inside its clock."""
     from sklearn.neighbors import KDTree
+    from threadpoolctl import threadpool_limits
 
     from track2vec import knn
 
@@ -176,7 +177,7 @@ def w_search(a):
     emb = np.load(a["emb"])
     q = np.unique(np.load(a["queries"]))
     out = {}
-    with knn._one_thread():
+    with threadpool_limits(1, user_api="blas"):
         for _ in range(a["repeats"]):  # interleaved: ours, the seed's KDTree, ours again
             e = emb.copy()  # a new array: no partition kept from the previous call
             t = time.perf_counter()

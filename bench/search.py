@@ -1,4 +1,5 @@
-"""Exact top-k search: track2vec's engine against faiss ``IndexFlatIP`` and the seed's KDTree.
+"""Exact top-k search: track2vec's (faiss plus a float64 re-scoring) against faiss ``IndexFlatIP``
+alone and the seed's KDTree.
 
     .venv/bin/pip install -q -e '.[bench]'
     .venv/bin/python bench/search.py                        # results/embeddings/tuned.npy, results/split/val.parquet
@@ -10,18 +11,15 @@ the given one, which keeps its cluster structure). For each OpenBLAS kernel of `
 (``auto``: OPENBLAS_CORETYPE unset, the kernel OpenBLAS picks for this CPU; any other value is
 set as OPENBLAS_CORETYPE) a fresh process times, interleaved ``--repeats`` times:
 
-* ours: :func:`track2vec.knn.nearest_neighbours`, given a fresh copy of the matrix each time so
-  that its k-means partition is built inside the clock;
+* ours: :func:`track2vec.knn.nearest_neighbours` (faiss's float32 candidates re-scored in
+  float64: exact), its index built inside the clock;
 * faiss: normalise, ``IndexFlatIP`` (float32, exact within float32), add, search k + 1, drop the
   query;
-* faiss + float64 re-scoring: faiss for k + 1 + ``--margin`` candidates, then those re-scored in
-  float64; a row whose last candidate is within the float32 error bound of the k-th best is
-  re-scored against every song, so the result is exact;
 * at the first dimension only, the seed's ``KDTree(leaf_size=10)`` on the unit vectors (their
   Euclidean order is the cosine order), built inside the clock, against ours on one thread.
 
-Every side gets the same queries and ``--threads`` threads (faiss: OpenMP; ours: its tile
-threads, each with single-threaded BLAS), except the KDTree pair (one thread each). Neighbour
+Every side gets the same queries and ``--threads`` threads (faiss's OpenMP, in ours too),
+except the KDTree pair (one thread each, BLAS included). Neighbour
 lists are compared with ours, which are exact in float64: a differing row is a near tie when
 the two lists' float64 scores agree within the float32 error bound (``dim * eps32``).
 Writes ``<out>/search.md`` and ``<out>/search.json``.
@@ -63,33 +61,6 @@ def faiss_flat(emb: np.ndarray, q: np.ndarray, k: int) -> np.ndarray:
     return _drop_query(ind, q, k)
 
 
-def faiss_rescored(emb: np.ndarray, q: np.ndarray, k: int, margin: int) -> tuple[np.ndarray, int]:
-    """faiss's candidates re-scored in float64; rows it cannot vouch for are searched in full."""
-    import faiss
-
-    norms = np.maximum(np.linalg.norm(emb, axis=1).astype(np.float64), 1e-30)
-    x = np.ascontiguousarray(emb / norms[:, None].astype(np.float32), dtype=np.float32)
-    index = faiss.IndexFlatIP(x.shape[1])
-    index.add(x)
-    d32, ind = index.search(x[q], k + 1 + margin)
-    bound = 2 * x.shape[1] * EPS32  # float32 rounding of the normalisation and of a dot product
-    q64 = emb[q].astype(np.float64) / norms[q, None]
-    exact = np.empty(ind.shape)
-    for s in range(0, len(q), 512):  # small blocks: fresh large buffers cost page faults
-        cand = emb[ind[s : s + 512]].astype(np.float64)
-        exact[s : s + 512] = np.matmul(cand, q64[s : s + 512, :, None])[..., 0] / norms[ind[s : s + 512]]
-    exact[ind == q[:, None]] = -np.inf
-    order = np.lexsort((ind, -exact), axis=1)[:, :k]
-    kth = np.take_along_axis(exact, order[:, -1:], axis=1)[:, 0]
-    unsure = np.flatnonzero(d32[:, -1] >= kth - bound)  # an unseen song could still beat the k-th
-    out = np.take_along_axis(ind, order, axis=1)
-    for i in unsure:
-        s = (emb.astype(np.float64) @ q64[i]) / norms
-        s[q[i]] = -np.inf
-        out[i] = np.lexsort((np.arange(len(s)), -s))[:k]
-    return out, int(len(unsure))
-
-
 def compare(emb: np.ndarray, q: np.ndarray, ours: np.ndarray, other: np.ndarray) -> dict:
     x = _unit(emb.astype(np.float64))
     diff = np.flatnonzero((ours != other).any(axis=1))
@@ -123,7 +94,7 @@ def worker(a: dict) -> dict:
         else:
             proj = np.random.default_rng(dim).standard_normal((base.shape[1], dim)) / np.sqrt(dim)
             emb = (base.astype(np.float64) @ proj).astype(np.float32)
-        t: dict = {"ours": [], "faiss": [], "faiss_rescored": []}
+        t: dict = {"ours": [], "faiss": []}
         for _ in range(a["repeats"]):
             e = emb.copy()
             s = time.perf_counter()
@@ -133,21 +104,16 @@ def worker(a: dict) -> dict:
             s = time.perf_counter()
             fl = faiss_flat(e, q, k)
             t["faiss"].append(time.perf_counter() - s)
-            e = emb.copy()
-            s = time.perf_counter()
-            fr, unsure = faiss_rescored(e, q, k, a["margin"])
-            t["faiss_rescored"].append(time.perf_counter() - s)
         row = {
             "seconds": t,
             "faiss_vs_ours": compare(emb, q, ours, fl),
-            "faiss_rescored_vs_ours": compare(emb, q, ours, fr),
-            "rescored_in_full": unsure,
         }
         if n == 0 and a["kdtree"] and a["first_kernel"]:
             from sklearn.neighbors import KDTree
+            from threadpoolctl import threadpool_limits
 
             knn._THREADS = 1
-            with knn._one_thread():
+            with threadpool_limits(1, user_api="blas"):
                 e = emb.copy()
                 s = time.perf_counter()
                 ours1, _ = knn.nearest_neighbours(e, q, k=k, metric="cosine")
@@ -173,22 +139,20 @@ def report(args, runs: dict, n_queries: int, vocab: int) -> str:
         f"median of {args.repeats} interleaved runs (all runs in brackets); every index or partition built "
         "inside the clock.",
         "",
-        "| OpenBLAS kernel (threadpoolctl) | dim | ours s | faiss s | ours / faiss | faiss + float64 re-scoring s "
-        "| faiss rows identical / near ties / other | re-scored rows identical |",
-        "|---|---|---|---|---|---|---|---|",
+        "| OpenBLAS kernel (threadpoolctl) | dim | ours s | faiss s | ours / faiss "
+        "| faiss rows identical / near ties / other |",
+        "|---|---|---|---|---|---|",
     ]
     for kernel, r in runs.items():
         arch = ", ".join(sorted({f"{b['architecture']}" for b in r["blas"]}))
         for dim, x in r["dims"].items():
             s = x["seconds"]
-            f, fr = x["faiss_vs_ours"], x["faiss_rescored_vs_ours"]
+            f = x["faiss_vs_ours"]
             lines.append(
                 f"| {kernel} ({arch}) | {dim} | {med(s['ours']):.2f} ({', '.join(f'{v:.2f}' for v in s['ours'])}) "
                 f"| {med(s['faiss']):.2f} ({', '.join(f'{v:.2f}' for v in s['faiss'])}) "
                 f"| {med(s['ours']) / med(s['faiss']):.2f} "
-                f"| {med(s['faiss_rescored']):.2f} ({x['rescored_in_full']} rows in full) "
-                f"| {f['identical_rows']} / {f['near_tie_rows']} / {f['other_rows']} "
-                f"| {fr['identical_rows']} of {n_queries} |"
+                f"| {f['identical_rows']} / {f['near_tie_rows']} / {f['other_rows']} |"
             )
     for kernel, r in runs.items():
         x = next(iter(r["dims"].values()))
@@ -218,7 +182,6 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--threads", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--k", type=int, default=10)
-    ap.add_argument("--margin", type=int, default=16, help="extra faiss candidates re-scored in float64")
     ap.add_argument("--no-kdtree", dest="kdtree", action="store_false")
     ap.add_argument("--out", default="results/bench")
     args = ap.parse_args()
@@ -239,7 +202,6 @@ def main() -> None:
         "repeats": args.repeats,
         "threads": args.threads,
         "k": args.k,
-        "margin": args.margin,
         "kdtree": args.kdtree,
     }
     runs = {}

@@ -108,7 +108,7 @@ def test_check_embeddings():
         check_embeddings(np.zeros(4), 4)
 
 
-# --- the tile index behind nearest_neighbours: exact whatever the tiles -----------------------
+# --- the faiss index behind nearest_neighbours: exact whatever its float32 candidates ----------
 
 
 def _reference(emb, q, k, metric, exclude=None, query_vectors=None, prior=None):
@@ -142,17 +142,18 @@ def _clustered(rng, V, dim, n_clusters=6, spread=0.05):
 
 
 @pytest.fixture
-def small_tiles(monkeypatch):
-    """Tiles of a few songs, so that tiny data exercises the multi-tile search."""
+def no_margin(monkeypatch):
+    """No float32 candidates beyond k + 1 + the exclusions, so that tiny data exercises the
+    boundary check (a query whose candidates cannot vouch for its top k is re-scored in full)."""
     import track2vec.knn as ev
 
-    monkeypatch.setattr(ev, "_TILE", 8)
+    monkeypatch.setattr(ev, "_MARGIN", 0)
     return ev
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
 @pytest.mark.parametrize("kind", ["random", "clustered", "rare_near_origin"])
-def test_tiled_search_is_exact(small_tiles, metric, kind):
+def test_indexed_search_is_exact(no_margin, metric, kind):
     rng = np.random.default_rng(zlib.crc32(f"{metric}/{kind}".encode()))  # the same seed in every process
     V, dim = 600, 7
     if kind == "random":
@@ -171,7 +172,7 @@ def test_tiled_search_is_exact(small_tiles, metric, kind):
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_tiled_search_exclusions_and_query_vectors(small_tiles, metric):
+def test_indexed_search_exclusions_and_query_vectors(no_margin, metric):
     rng = np.random.default_rng(5)
     V = 300
     emb = _clustered(rng, V, 5, spread=0.2)
@@ -186,7 +187,7 @@ def test_tiled_search_exclusions_and_query_vectors(small_tiles, metric):
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_tiled_search_exact_ties_go_to_the_lower_index(small_tiles, metric):
+def test_indexed_search_exact_ties_go_to_the_lower_index(no_margin, metric):
     # every vector four times: exactly equal scores, which the lower index must win
     rng = np.random.default_rng(2)
     emb = np.repeat(rng.normal(size=(50, 4)), 4, axis=0)[rng.permutation(200)]
@@ -197,7 +198,7 @@ def test_tiled_search_exact_ties_go_to_the_lower_index(small_tiles, metric):
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
 @pytest.mark.parametrize("V", [2, 3, 9, 40])
-def test_tiled_search_k_up_to_v_minus_one(small_tiles, metric, V):
+def test_indexed_search_k_up_to_v_minus_one(no_margin, metric, V):
     rng = np.random.default_rng(V)
     emb = rng.normal(size=(V, 3))
     q = np.arange(V)
@@ -206,9 +207,9 @@ def test_tiled_search_k_up_to_v_minus_one(small_tiles, metric, V):
         assert (idx == _reference(emb, q, k, metric)).all()
 
 
-def test_tiled_search_dense_fallback_is_exact(small_tiles, monkeypatch):
-    # a cap of candidates so low that queries are re-scored against every song
-    monkeypatch.setattr(small_tiles, "_MAX_CAND", 0)
+def test_indexed_search_dense_fallback_is_exact(no_margin, monkeypatch):
+    # an error bound so wide that every query is re-scored against every song
+    monkeypatch.setattr(no_margin, "_EPS32", 1.0)
     rng = np.random.default_rng(3)
     emb = _clustered(rng, 400, 6, spread=0.5)
     q = rng.integers(0, 400, 50)
@@ -218,10 +219,10 @@ def test_tiled_search_dense_fallback_is_exact(small_tiles, monkeypatch):
 
 
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_few_queries_without_tiles_match_the_tiled_search(small_tiles, metric):
-    """Up to _FEW_QUERIES queries (a radio step) are scored against every song without tiles:
-    the same neighbours and scores as the same queries searched among many (with tiles)."""
-    assert small_tiles._FEW_QUERIES >= 3
+def test_few_queries_without_an_index_match_the_indexed_search(no_margin, metric):
+    """Up to _FEW_QUERIES queries (a radio step) are scored against every song without an index:
+    the same neighbours and scores as the same queries searched among many (with faiss)."""
+    assert no_margin._FEW_QUERIES >= 3
     rng = np.random.default_rng(11)
     V = 500
     emb = _clustered(rng, V, 6, spread=0.3).astype(np.float32)
@@ -240,71 +241,16 @@ def test_few_queries_without_tiles_match_the_tiled_search(small_tiles, metric):
     assert (nearest_neighbours(emb, q[:3], k=10, metric=metric, exclude=excl[:3])[0] == ref).all()
 
 
-@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_prior_scan_cuts_the_tiles_once_and_stays_exact(small_tiles, monkeypatch, metric):
-    """Searching the same embedding again (the auto prior scan's 10 weights) reuses its k-means
-    partition; another array, or the same one changed in place, still gets exact neighbours."""
-    calls = []
-    real = small_tiles._partition
-    monkeypatch.setattr(small_tiles, "_partition", lambda *a, **kw: calls.append(1) or real(*a, **kw))
-    monkeypatch.setattr(small_tiles, "_LAST_PARTITION", [None])
-    rng = np.random.default_rng(21)
-    V = 400
-    emb = _clustered(rng, V, 6, spread=0.3).astype(np.float32)
-    q = rng.integers(0, V, 90)
-    counts = rng.integers(0, 1000, V)
-    for w in (0.0, 0.05, 0.2):
-        prior = popularity_prior(counts, w)
-        idx, _ = nearest_neighbours(emb, q, k=10, metric=metric, prior=prior)
-        assert (idx == _reference(emb, q, 10, metric, prior=prior)).all()
-    assert len(calls) == 1
-    nearest_neighbours(emb, q, k=10, metric="euclidean" if metric == "cosine" else "cosine")
-    other = emb.copy()
-    nearest_neighbours(other, q, k=10, metric=metric)
-    assert len(calls) == 3
-    nearest_neighbours(emb, q, k=10, metric=metric)  # only the last embedding's partition is kept
-    assert len(calls) == 4
-    emb[:] = emb[rng.permutation(V)]  # changed in place: the kept partition no longer fits, the result is still exact
-    idx, _ = nearest_neighbours(emb, q, k=10, metric=metric)
-    assert (idx == _reference(emb, q, 10, metric)).all()
-    assert len(calls) == 4
-
-
 def test_too_many_exclusions_raise():
     emb = np.random.default_rng(0).normal(size=(6, 3))
     with pytest.raises(ValueError, match="fewer than k"):
         nearest_neighbours(emb, np.array([0]), k=3, exclude=np.array([[1, 2, 3, -1]]))
 
 
-@pytest.mark.parametrize("bias_kind", ["zero", "random", "euclidean", "unit"])
-def test_tile_bounds_hold_for_any_bias(bias_kind):
-    # the bounds must hold for any (vectors, bias) that _prepare may return, for example raw
-    # inner products (bias 0, vectors of any norm)
-    from track2vec.knn import _Tiles
-
-    rng = np.random.default_rng(7)
-    base = _clustered(rng, 500, 6, spread=0.3) * rng.uniform(0.1, 3, size=(500, 1))
-    if bias_kind == "unit":
-        base /= np.linalg.norm(base, axis=1, keepdims=True)
-    e_sq = np.einsum("ij,ij->i", base, base)
-    bias = {"zero": np.zeros(500), "random": rng.normal(size=500), "euclidean": -0.5 * e_sq, "unit": np.zeros(500)}[
-        bias_kind
-    ]
-    tiles = _Tiles(base, bias, e_sq, 16)
-    assert len(tiles.size) > 10 and sorted(tiles.perm) == list(range(500))
-    q = np.concatenate([rng.normal(size=(40, 6)) * 2, base[:20], np.zeros((1, 6))])
-    bound, _ = tiles.bounds(q)
-    scores = q @ base.T + bias
-    for t, (s, e) in enumerate(zip(tiles.starts[:-1], tiles.starts[1:])):
-        best = scores[:, tiles.perm[s:e]].max(axis=1)
-        assert (bound[:, t] >= best).all()
-
-
 @pytest.mark.parametrize("metric", ["cosine", "euclidean"])
-def test_tiled_search_all_scores_tie(small_tiles, monkeypatch, metric):
-    # every song the same vector: every song is a candidate of every query; past the cap
-    # the queries are re-scored against every song, and the lowest indices win
-    monkeypatch.setattr(small_tiles, "_MAX_CAND", 16)
+def test_indexed_search_all_scores_tie(no_margin, monkeypatch, metric):
+    # every song the same vector: the float32 candidates cannot vouch for the top k, the queries
+    # are re-scored against every song, and the lowest indices win
     emb = np.tile(np.array([[0.3, -1.0, 2.0]]), (500, 1))
     q = np.array([0, 7, 499])
     idx, _ = nearest_neighbours(emb, q, k=5, metric=metric)
@@ -358,29 +304,6 @@ def test_song_prior_needs_the_training_counts(tmp_path):
     assert song_prior(None, 5, 0.0) is None
     with pytest.raises(ConfigError, match="popularity_prior"):
         song_prior(None, 5, 0.02)
-
-
-def test_float32_kth_filter_matches_a_per_row_sort():
-    """The candidate filter of the tiled search: each row keeps the scores within 1.5 err of its
-    k-th best float32 score, negative scores included (the sort key flips their bits)."""
-    from track2vec.knn import _within_float32_kth
-
-    rng = np.random.default_rng(3)
-    b, k = 40, 5
-    rows = rng.integers(0, b, 3000)
-    s32 = (rng.normal(size=3000) * rng.choice([1e-3, 1.0, 50.0], 3000)).astype(np.float32)
-    s32[:50] = -0.0
-    songs = np.arange(3000)
-    err = rng.uniform(0, 0.05, b)
-    r2, g2, v2 = _within_float32_kth(rows, songs, s32, err, b, k)
-    expect = []
-    for i in range(b):
-        v = s32[rows == i].astype(np.float64)
-        kth = np.sort(v)[::-1][k - 1] if len(v) >= k else -np.inf
-        expect.extend(songs[(rows == i) & (s32 >= kth - 1.5 * err[i])])
-    assert sorted(g2.tolist()) == sorted(expect)
-    assert len(g2) < len(songs)
-    assert (s32[g2] == v2).all() and (rows[g2] == r2).all()
 
 
 def test_auto_popularity_prior_keeps_the_best_weight_smallest_on_ties():

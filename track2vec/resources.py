@@ -212,10 +212,7 @@ def train_runtime(
 
 def search_mb(n_songs: int, dim: int, n_queries: int | None = None) -> float:
     """Memory of an exact nearest-neighbour search (MB): :func:`track2vec.knn.search_memory_bytes`
-    for a trained embedding, whose queries hold at most the search's cap of candidates each.
-
-    A degenerate embedding, whose scores all tie, may need several times more; a job killed for
-    memory is re-run with ``attempt`` times the memory (the SLURM profile retries once).
+    (faiss's float32 index, its candidates re-scored in float64, tied queries one at a time).
 
     Parameters
     ----------
@@ -224,7 +221,7 @@ def search_mb(n_songs: int, dim: int, n_queries: int | None = None) -> float:
     n_queries : int, optional
         Queries searched (default: a full block of them).
     """
-    return search_memory_bytes(n_songs, dim, n_queries, all_ties=False) / 1e6
+    return search_memory_bytes(n_songs, dim, n_queries) / 1e6
 
 
 def _scoring_mb(model_mb: float, n_songs: int, dim: int | None, train_mb: float, n_queries: int | None) -> float:
