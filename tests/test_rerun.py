@@ -340,7 +340,7 @@ def test_code_e_a_new_module_imported_by_one_step_reruns_that_step(own_copy):
     assert planned(wf) == {}  # not imported by any step yet
     step = wf / "track2vec" / "pipeline" / "radio.py"
     text = step.read_text()
-    step.write_text(text.replace("from ..io import", "from .. import extra  # noqa: F401\nfrom ..io import", 1))
+    step.write_text(text.replace("from .common import", "from .. import extra  # noqa: F401\nfrom .common import", 1))
     reasons = set()
     assert planned(wf, reasons=reasons) == {("radio", None): 2}
     assert "track2vec/extra.py" in _code_reason(reasons, "radio")

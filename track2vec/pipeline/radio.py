@@ -5,12 +5,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from ..catalog import SongNotFoundError, generator_genres
-from ..errors import DataError
-from ..io import read_json
-from ..models import prior_weight
+from ..catalog import SongNotFoundError
 from ..radio import ANCHOR, MAX_ARTIST_RUN, MAX_PER_ARTIST, RadioWalk, describe_measures, per_artist_limit, write_radio
-from ..recommend import Recommender
+from .best_entry import best_recommender
 from .common import LOG
 
 __all__ = ["radio_step"]
@@ -47,14 +44,7 @@ def radio_step(
     A seed that matches no song (for example the built-in titles on another
     dataset) does not fail the run: the three files say so and a warning is logged.
     """
-    chosen = read_json(best)
-    entry = chosen["entry"]
-    if entry not in embeddings:
-        raise DataError(best, f"names entry {entry!r}, which is not in the grid any more", "re-run the best rule")
-    rec = Recommender.from_files(
-        vocab, embeddings[entry], metadata, metric=metric, entry=entry, popularity=prior_weight(chosen), train=train
-    )
-    genres = generator_genres(rec.songs["track_id"], generator) if generator else None
+    entry, rec, genres = best_recommender(best, embeddings, vocab, metadata, metric, train, generator)
     try:
         walk = rec.radio(
             query,

@@ -11,13 +11,9 @@ import numpy as np
 import pandas as pd
 
 from ..atomic import write_text
-from ..catalog import generator_genres
-from ..errors import DataError
-from ..io import read_json
-from ..models import prior_weight
 from ..radio import ANCHOR, MAX_ARTIST_RUN, MAX_PER_ARTIST, popular_seeds, walk_radios
-from ..recommend import Recommender
 from ..report import radio_quality_html, radio_quality_summary
+from .best_entry import best_recommender
 from .common import LOG
 
 __all__ = ["QUALITY_COLUMNS", "radio_quality_step"]
@@ -79,14 +75,7 @@ def radio_quality_step(
     pandas.DataFrame
         The rows of ``radio/quality.tsv``.
     """
-    chosen = read_json(best)
-    entry = chosen["entry"]
-    if entry not in embeddings:
-        raise DataError(best, f"names entry {entry!r}, which is not in the grid any more", "re-run the best rule")
-    rec = Recommender.from_files(
-        vocab, embeddings[entry], metadata, metric=metric, entry=entry, popularity=prior_weight(chosen), train=train
-    )
-    genres = generator_genres(rec.songs["track_id"], generator) if generator else None
+    entry, rec, genres = best_recommender(best, embeddings, vocab, metadata, metric, train, generator)
     seeds = popular_seeds(rec.catalog, n_seeds, among, seed)
     common = dict(nb_steps=nb_steps, nb_candidates=nb_candidates, seed=seed, metric=metric, prior=rec.prior)
     common.update(entry=entry, genres=genres)
