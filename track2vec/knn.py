@@ -133,17 +133,21 @@ def _exact_all(q: np.ndarray, base64: np.ndarray, bias: np.ndarray, banned, k: i
 
 
 def _index(base64: _Rows, bias: np.ndarray):
-    """faiss's exact inner-product index of the rows ``[e, bias(e)]`` in float32, added in slices."""
+    """faiss's exact inner-product index of the rows ``[e, bias(e)]`` in float32, added in slices,
+    and the largest ``|e|`` (for the error bound), from the same float64 slices."""
     import faiss
 
     V, d = base64.shape
     index = faiss.IndexFlatIP(d + 1)
+    sq_max = 0.0
     for s, e in base64._slices():
+        rows = base64[s:e]
+        sq_max = max(sq_max, float(np.einsum("ij,ij->i", rows, rows).max()))
         x = np.empty((e - s, d + 1), dtype=np.float32)
-        x[:, :d] = base64[s:e]
+        x[:, :d] = rows
         x[:, d] = bias[s:e]
         index.add(x)
-    return index
+    return index, float(np.sqrt(sq_max))
 
 
 def _banned(cand: np.ndarray, qsong: np.ndarray, excl: np.ndarray | None, V: int) -> np.ndarray:
@@ -313,10 +317,9 @@ def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, p
     import faiss
 
     faiss.omp_set_num_threads(_THREADS)
-    e_norm_max = float(np.sqrt(base64.sq_norms().max()))
     bias_max = float(np.abs(bias).max())
     q_norm_all = np.linalg.norm(q64, axis=1)
-    index = _index(base64, bias)
+    index, e_norm_max = _index(base64, bias)
     if block is None:
         # the float32 error bound, hence the near ties re-scored in full, grows with the dimension
         block = max(256, min(_BLOCK, _BLOCK * _BLOCK_DIM // max(dim, 1)))
