@@ -1,4 +1,5 @@
 import math
+import os
 import zlib
 
 import numpy as np
@@ -61,6 +62,16 @@ def test_neighbours_exclude_and_query_vectors():
 def test_neighbours_bad_k():
     with pytest.raises(ValueError, match="vocabulary has 5"):
         nearest_neighbours(np.ones((5, 2)), np.array([0]), k=5)
+
+
+@pytest.mark.parametrize("setting, expected", [("3", 3), ("1", 1), ("2,1", 2), ("", None), ("auto", None), ("0", None)])
+def test_search_threads_follow_the_jobs_allotment(monkeypatch, setting, expected):
+    """faiss uses the threads Snakemake gives a job (OMP_NUM_THREADS), else at most 4 of the cores."""
+    from track2vec import knn
+
+    monkeypatch.setenv("OMP_NUM_THREADS", setting)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert knn._default_threads() == (min(4, cores) if expected is None else expected)
 
 
 def test_hit_ranks_and_metrics_hand_computed():

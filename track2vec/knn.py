@@ -111,8 +111,19 @@ _BLOCK_DIM = 256
 _FEW_QUERIES = 8
 #: float32 candidates per query beyond k + 1 + its exclusions, re-scored in float64
 _MARGIN = 16
-#: faiss's OpenMP threads
-_THREADS = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def _default_threads() -> int:
+    """faiss's OpenMP threads: ``OMP_NUM_THREADS`` where it is set (Snakemake sets it to a job's
+    ``threads``, so a job uses the cores it asked for), else the cores this process may use, at most 4."""
+    setting = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+    if setting.isdigit() and int(setting) >= 1:
+        return int(setting)
+    return min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+#: faiss's OpenMP threads (:func:`_default_threads`)
+_THREADS = _default_threads()
 #: float32 scores faiss holds while it scores a block of queries against a block of songs
 #: (its distance_compute_blas_query_bs x distance_compute_blas_database_bs)
 _FAISS_BLOCK_FLOATS = 4096 * 1024
