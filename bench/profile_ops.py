@@ -1,7 +1,10 @@
 """Profile of the trainer's bottleneck: CPU ns per row of TF's scatter-add on the real pair
-indices (100k built-in set), plain vs sorted vs deduplicated.  Needs bench/run.py's cache.
+indices (100k built-in set), plain vs sorted vs deduplicated; then, against the scatter-add of
+the same distinct rows, a gather, an add and a row copy, and the share of the additions two
+Hogwild workers lose with each (docs/training.md, "Tried and not kept").  Needs bench/run.py's cache.
 Run: .venv/bin/python bench/profile_ops.py"""
 
+import concurrent.futures
 import os
 import sys
 import time
@@ -17,7 +20,7 @@ import tensorflow as tf
 from track2vec import train as T
 
 tf.config.threading.set_intra_op_parallelism_threads(1)
-tf.config.threading.set_inter_op_parallelism_threads(1)
+tf.config.threading.set_inter_op_parallelism_threads(2)  # ops run one after the other within a loop
 d = data.load_prepared(Path("results/bench/cache/synthetic_100k_prepared.npz"))
 counts = d["counts"].astype(float)
 V = len(counts)
@@ -69,3 +72,58 @@ for B in (4096, 32768):
             f"B={B} {name}: {dc / n / B * 1e9:.1f} ns/row; unique share {len(np.unique(pairs[:B, 0])) / B:.2f}",
             flush=True,
         )
+
+# The alternative docs/training.md lists under "Tried and not kept": a gather, an add and a row
+# copy (ResourceScatterUpdate) of distinct rows, against the scatter-add of the same rows, in a
+# table that fits the cache (3,685 songs x 2) and in the 100k set's (2 V rows); dim 50 and 256.
+rng = np.random.default_rng(1)
+for dim in (50, 256):
+    for rows in (2 * 3685, 2 * V):
+        t = tf.Variable(rng.random((rows, dim)).astype(np.float32))
+        B, n = 1024, 100
+        idx = tf.constant(np.stack([rng.choice(rows, B, replace=False) for _ in range(n)]).astype(np.int32))
+        x = tf.constant(rng.random((B, dim)).astype(np.float32) * 1e-6)
+
+        def add(i, t=t, x=x):
+            t.scatter_add(tf.IndexedSlices(x, i))
+
+        def copy(i, t=t, x=x):
+            t.scatter_update(tf.IndexedSlices(tf.gather(t, i) + x, i))
+
+        for name, f in (("scatter-add", add), ("gather + add + copy", copy)):
+
+            @tf.function
+            def loop(f=f, idx=idx, n=n):
+                for i in tf.range(n):
+                    f(idx[i])
+                return 0
+
+            loop()
+            c = time.process_time()
+            loop()
+            print(
+                f"distinct rows, {rows} x {dim}: {name} {(time.process_time() - c) / n / B * 1e9:.0f} ns/row",
+                flush=True,
+            )
+
+# Two Hogwild workers adding 1 to the same 64 rows 2,000 times each, with the scatter-add and with
+# a gather, an add and a copy: the updates the second loses.
+for name in ("scatter-add", "gather + add + copy"):
+    t = tf.Variable(tf.zeros((64, D)))
+    rows, ones = tf.range(64), tf.ones((64, D))
+
+    @tf.function(autograph=False)
+    def work(k, name=name, t=t, rows=rows, ones=ones):
+        def body(i):
+            if name == "scatter-add":
+                t.scatter_add(tf.IndexedSlices(ones, rows))
+            else:
+                t.scatter_update(tf.IndexedSlices(tf.gather(t, rows) + ones, rows))
+            return i + 1
+
+        return tf.while_loop(lambda i: i < k, body, [tf.constant(0)])
+
+    work(tf.constant(0))
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _: work(tf.constant(2000)), range(2)))
+    print(f"two workers, {name}: {100 * (1 - float(tf.reduce_mean(t)) / 4000):.0f}% of the additions lost", flush=True)

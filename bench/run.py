@@ -167,7 +167,7 @@ def w_seed(a):
 
 def w_search(a):
     """The seed's KDTree against ours on equal terms: the same distinct queries, one thread each
-    (the KDTree has no threads), and each side's index (tree, k-means tiles) built inside its clock."""
+    (the KDTree has no threads), and each side's index (tree, faiss index) built inside its clock."""
     from sklearn.neighbors import KDTree
     from threadpoolctl import threadpool_limits
 
@@ -179,7 +179,7 @@ def w_search(a):
     out = {}
     with threadpool_limits(1, user_api="blas"):
         for _ in range(a["repeats"]):  # interleaved: ours, the seed's KDTree, ours again
-            e = emb.copy()  # a new array: no partition kept from the previous call
+            e = emb.copy()  # a new array each time: nothing kept from the previous call
             t = time.perf_counter()
             ours, _ = knn.nearest_neighbours(e, q, k=10, metric="euclidean")
             out.setdefault("ours", []).append(time.perf_counter() - t)
@@ -478,7 +478,7 @@ def report(results: list[dict], args, path: Path) -> str:
         "## Search: the distinct validation queries, top 10, full vocabulary (Euclidean, as the seed)",
         "",
         "Timed in one process, one thread each, interleaved: track2vec, the seed's KDTree (build + query "
-        "k=11), track2vec again (each building its tiles); the median of each.",
+        "k=11), track2vec again (each building its index); the median of each.",
         "",
         "| data | vocabulary | distinct queries | seed KDTree(leaf_size=10) s | track2vec s (all runs) | speed-up "
         "| identical neighbour lists | identical sets | track2vec cosine s |",
