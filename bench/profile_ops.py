@@ -27,6 +27,24 @@ V = len(counts)
 D = 50
 pairs = T.make_pairs(d["offsets"], d["values"], 3, T.keep_probabilities(counts, 1e-5), np.random.default_rng(0))
 table = tf.Variable(np.random.rand(2 * V, D).astype(np.float32))
+
+
+def ns_per_row(f, idx, n: int, B: int) -> float:
+    """CPU ns per row of ``f`` applied to each of the ``n`` batches of ``B`` indices in ``idx``
+    (traced and run once first)."""
+
+    @tf.function
+    def loop():
+        for i in tf.range(n):
+            f(idx[i])
+        return 0
+
+    loop()
+    c = time.process_time()
+    loop()
+    return (time.process_time() - c) / n / B * 1e9
+
+
 for B in (4096, 32768):
     n = 20
     idx = tf.constant(pairs[: n * B, 0].reshape(n, B))
@@ -57,19 +75,8 @@ for B in (4096, 32768):
         ("dedup-sorted", dedup),
         ("unique+unsorted_segment_sum", uniq),
     ):
-
-        @tf.function
-        def loop():
-            for i in tf.range(n):
-                f(idx[i])
-            return 0
-
-        loop()
-        c = time.process_time()
-        loop()
-        dc = time.process_time() - c
         print(
-            f"B={B} {name}: {dc / n / B * 1e9:.1f} ns/row; unique share {len(np.unique(pairs[:B, 0])) / B:.2f}",
+            f"B={B} {name}: {ns_per_row(f, idx, n, B):.1f} ns/row; unique share {len(np.unique(pairs[:B, 0])) / B:.2f}",
             flush=True,
         )
 
@@ -91,20 +98,7 @@ for dim in (50, 256):
             t.scatter_update(tf.IndexedSlices(tf.gather(t, i) + x, i))
 
         for name, f in (("scatter-add", add), ("gather + add + copy", copy)):
-
-            @tf.function
-            def loop(f=f, idx=idx, n=n):
-                for i in tf.range(n):
-                    f(idx[i])
-                return 0
-
-            loop()
-            c = time.process_time()
-            loop()
-            print(
-                f"distinct rows, {rows} x {dim}: {name} {(time.process_time() - c) / n / B * 1e9:.0f} ns/row",
-                flush=True,
-            )
+            print(f"distinct rows, {rows} x {dim}: {name} {ns_per_row(f, idx, n, B):.0f} ns/row", flush=True)
 
 # Two Hogwild workers adding 1 to the same 64 rows 2,000 times each, with the scatter-add and with
 # a gather, an add and a copy: the updates the second loses.

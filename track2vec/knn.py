@@ -332,8 +332,7 @@ def _nearest(emb, queries, k, metric, exclude, query_vectors, block, progress, p
     q_norm_all = np.linalg.norm(q64, axis=1)
     index, e_norm_max = _index(base64, bias)
     if block is None:
-        # the float32 error bound, hence the near ties re-scored in full, grows with the dimension
-        block = max(256, min(_BLOCK, _BLOCK * _BLOCK_DIM // max(dim, 1)))
+        block = _block_of(dim)
     meter = BlockProgress(progress, n, block, label="nearest neighbours:")
     for start in range(0, n, block):
         sel = slice(start, min(n, start + block))
@@ -379,6 +378,8 @@ def search_memory_bytes(n_songs: int, dim: int, n_queries: int | None = None, k:
 
 
 def _block_of(d: int) -> int:
+    """The default block of queries at ``d`` dimensions: the float32 error bound, hence the near
+    ties re-scored in full, grows with the dimension."""
     return max(256, min(_BLOCK, _BLOCK * _BLOCK_DIM // max(d, 1)))
 
 
