@@ -1,7 +1,8 @@
 """Profile of the trainer's bottleneck: CPU ns per row of TF's scatter-add on the real pair
-indices (100k built-in set), plain vs sorted vs deduplicated; then, against the scatter-add of
-the same distinct rows, a gather, an add and a row copy, and the share of the additions two
-Hogwild workers lose with each (docs/training.md, "Tried and not kept").  Needs bench/run.py's cache.
+indices (100k built-in set), plain vs sorted vs deduplicated, and of the compiled scatter-add
+(track2vec/scatter.py); then, against the scatter-add of the same distinct rows, a gather, an add
+and a row copy (docs/training.md, "Tried and not kept"), and the share of the additions two
+Hogwild workers lose with each.  Needs bench/run.py's cache.
 Run: .venv/bin/python bench/profile_ops.py"""
 
 import concurrent.futures
@@ -17,6 +18,7 @@ import data
 import numpy as np
 import tensorflow as tf
 
+from track2vec import scatter
 from track2vec import train as T
 
 tf.config.threading.set_intra_op_parallelism_threads(1)
@@ -27,6 +29,8 @@ V = len(counts)
 D = 50
 pairs = T.make_pairs(d["offsets"], d["values"], 3, T.keep_probabilities(counts, 1e-5), np.random.default_rng(0))
 table = tf.Variable(np.random.rand(2 * V, D).astype(np.float32))
+compiled, how = scatter.compiled_op(tf)
+print(f"compiled scatter-add: {how}", flush=True)
 
 
 def ns_per_row(f, idx, n: int, B: int) -> float:
@@ -69,8 +73,12 @@ for B in (4096, 32768):
         u, seg = tf.unique(i)
         table.scatter_add(tf.IndexedSlices(tf.math.unsorted_segment_sum(x, seg, tf.shape(u)[0]), u))
 
+    def compiled_(i):
+        compiled(table.handle, i, x)
+
     for name, f in (
         ("plain", plain),
+        *((("compiled", compiled_),) if compiled else ()),
         ("sorted", sorted_),
         ("dedup-sorted", dedup),
         ("unique+unsorted_segment_sum", uniq),
@@ -97,12 +105,16 @@ for dim in (50, 256):
         def copy(i, t=t, x=x):
             t.scatter_update(tf.IndexedSlices(tf.gather(t, i) + x, i))
 
-        for name, f in (("scatter-add", add), ("gather + add + copy", copy)):
+        def own(i, t=t, x=x):
+            compiled(t.handle, i, x)
+
+        variants = (("scatter-add", add), ("gather + add + copy", copy), ("compiled scatter-add", own))
+        for name, f in variants if compiled else variants[:2]:
             print(f"distinct rows, {rows} x {dim}: {name} {ns_per_row(f, idx, n, B):.0f} ns/row", flush=True)
 
-# Two Hogwild workers adding 1 to the same 64 rows 2,000 times each, with the scatter-add and with
-# a gather, an add and a copy: the updates the second loses.
-for name in ("scatter-add", "gather + add + copy"):
+# Two Hogwild workers adding 1 to the same 64 rows 2,000 times each, with the scatter-add, with
+# a gather, an add and a copy, and with the compiled scatter-add: the updates they lose.
+for name in ("scatter-add", "gather + add + copy", *(("compiled scatter-add",) if compiled else ())):
     t = tf.Variable(tf.zeros((64, D)))
     rows, ones = tf.range(64), tf.ones((64, D))
 
@@ -111,6 +123,8 @@ for name in ("scatter-add", "gather + add + copy"):
         def body(i):
             if name == "scatter-add":
                 t.scatter_add(tf.IndexedSlices(ones, rows))
+            elif name == "compiled scatter-add":
+                compiled(t.handle, rows, ones)
             else:
                 t.scatter_update(tf.IndexedSlices(tf.gather(t, rows) + ones, rows))
             return i + 1

@@ -294,9 +294,8 @@ def test_tied_closed_form_gradients_match_autodiff(shared, with_artists):
     params = _w2v(dim=dim, negatives=K, batch_size=B, tied=True, artist_vectors=with_artists)
     cum = np.cumsum(np.full(V, 1.0 / V))
     artists = np.array([0, 0, 1, 1, 2, 2, -1, -1, 0, 1, 2, -1]) if with_artists else None
-    table, run, (scale, bias) = _build_step(
-        tf, params, cum, V, np.random.default_rng(0), shared=shared, artists=artists
-    )
+    step, run = _build_step(tf, params, cum, V, np.random.default_rng(0), shared=shared, artists=artists)
+    table, scale, bias = step.table, step.scale, step.bias
     assert table.shape[0] == (V + 3 + 1 if with_artists else V)
     scale.assign(1.7)
     bias.assign(-0.3)

@@ -46,6 +46,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from . import scatter
 from .errors import ConfigError
 
 __all__ = [
@@ -555,9 +556,11 @@ class _BatchStep:
     (``a``, starting at 1, and ``b``, at 0), None for the untied model.
 
     A step writes the gradients of its batch in closed form (what a ``GradientTape`` would give,
-    without its overhead) and scatter-adds them into ``table``. Each pair's gradient is applied at
-    the full learning rate, as word2vec updates per pair, not per batch mean, so a row met several
-    times in a batch receives the sum of its gradients (very large batches can diverge). All
+    without its overhead) and scatter-adds them into ``table`` with ``add``
+    (:func:`track2vec.scatter.adder`: a compiled op on the CPU, else TensorFlow's; the same bits;
+    ``scatter`` says which). Each pair's gradient is applied at the full learning rate, as
+    word2vec updates per pair, not per batch mean, so a row met several times in a batch receives
+    the sum of its gradients (very large batches can diverge). All
     gathers read the table before any scatter writes it (TF keeps program order between the ops
     on a variable): one combined update. Negatives are not re-drawn when they hit the positive
     context (as word2vec).
@@ -572,6 +575,7 @@ class _BatchStep:
         rng: np.random.Generator,
         shared: int,
         artists: np.ndarray | None,
+        device: str = "/CPU:0",
     ):
         self.tf = tf
         self.dim, self.K, self.V, self.shared = params.dim, params.negatives, V, shared
@@ -581,6 +585,7 @@ class _BatchStep:
             self.art_row = tf.constant(_artist_rows(artists, V if params.tied else 2 * V))
             self.art_mask = tf.constant((artists >= 0).astype(np.float32))
         self.table = tf.Variable(_initial_table(params, V, rng, artists))
+        self.add, self.scatter = scatter.adder(tf, self.table, device)
         if params.tied:
             self.scale = tf.Variable(tf.constant(1.0, tf.float32))
             self.bias = tf.Variable(tf.constant(0.0, tf.float32))
@@ -605,7 +610,7 @@ class _BatchStep:
     def to_artist(self, delta, songs, rows):
         """Scatter a song-row update into the songs' artist rows too (none without an artist)."""
         tf = self.tf
-        self.table.scatter_add(tf.IndexedSlices(delta * tf.gather(self.art_mask, songs)[:, None], rows))
+        self.add(delta * tf.gather(self.art_mask, songs)[:, None], rows)
 
     def untied_batch(self, c, o, w, lr, seed):
         """One word2vec SGNS step on centres ``c``, contexts ``o`` and pair weights ``w``; returns the loss.
@@ -645,9 +650,9 @@ class _BatchStep:
             du = a_pos[:, None] * v + tf.einsum("bk,bkd->bd", a_neg, nv)
             dn = tf.reshape(a_neg[:, :, None] * u[:, None, :], [-1, dim])
         dv = a_pos[:, None] * u
-        table.scatter_add(tf.IndexedSlices(du, c))
-        table.scatter_add(tf.IndexedSlices(dv, o))
-        table.scatter_add(tf.IndexedSlices(dn, neg))
+        self.add(du, c)
+        self.add(dv, o)
+        self.add(dn, neg)
         if self.artists:
             self.to_artist(du, c, uc)
         return loss
@@ -698,9 +703,9 @@ class _BatchStep:
         d_u = -lr * _through_unit(tf, g_un, un, iu)
         d_v = -lr * _through_unit(tf, g_vn, vn, iv)
         d_n = -lr * _through_unit(tf, g_nn, nn, ineg)
-        table.scatter_add(tf.IndexedSlices(d_u, c))
-        table.scatter_add(tf.IndexedSlices(d_v, o))
-        table.scatter_add(tf.IndexedSlices(d_n, neg))
+        self.add(d_u, c)
+        self.add(d_v, o)
+        self.add(d_n, neg)
         if self.artists:
             self.to_artist(d_u, c, uc)
             self.to_artist(d_v, o, vc)
@@ -751,26 +756,28 @@ def _build_step(
     rng: np.random.Generator,
     shared: int | None = None,
     artists: np.ndarray | None = None,
+    device: str = "/CPU:0",
 ):
     """The variables and the multi-step training tf.function of :func:`train`.
 
     ``cum`` is the negatives' distribution (:func:`_negative_cdf`), ``rng`` draws the initial
     table, ``shared`` is the group size of :data:`_SHARED_NEGATIVES` (None: that constant; 0:
-    per-pair draws) and ``artists`` each song's artist (``-1``: none), or None for no artist vectors.
+    per-pair draws), ``artists`` each song's artist (``-1``: none), or None for no artist vectors,
+    and ``device`` where the training runs.
 
     Returns
     -------
-    table : tf.Variable
-        The rows described in :class:`_BatchStep`.
+    step : _BatchStep
+        Its ``table`` holds the rows described in :class:`_BatchStep`; ``scale`` and ``bias`` are
+        the tied model's ``a`` and ``b`` (None for the untied model); ``scatter`` says which
+        scatter-add writes the table.
     run : tf.function
         See :func:`_multi_step`.
-    (scale, bias) : tuple of tf.Variable
-        The tied model's ``a`` and ``b``; ``(None, None)`` for the untied model.
     """
     group = _group_size(_SHARED_NEGATIVES if shared is None else shared, params.batch_size)
-    step = _BatchStep(tf, params, cum, V, rng, group, artists)
+    step = _BatchStep(tf, params, cum, V, rng, group, artists, device)
     run = _multi_step(tf, step.tied_batch if params.tied else step.untied_batch, params.batch_size)
-    return step.table, run, (step.scale, step.bias)
+    return step, run
 
 
 # ---------------------------------------------------------------------------
@@ -902,13 +909,13 @@ def _traced_step(
     artists: np.ndarray | None,
     device: str = "/CPU:0",
 ):
-    """:func:`_build_step`'s table and ``run`` on ``device``, the step already traced and optimised
+    """:func:`_build_step`'s step and ``run`` on ``device``, the step already traced and optimised
     by a call of 0 steps (which changes nothing), so that the first real call starts at full speed."""
     with tf.device(device):
-        table, run, _ = _build_step(tf, params, cum, V, rng, artists=artists)
+        step, run = _build_step(tf, params, cum, V, rng, artists=artists, device=device)
         empty = np.zeros((0, params.batch_size), np.int32)
         run(empty, empty, empty.astype(np.float32), np.zeros(0, np.float32), tf.constant([params.seed, 0], tf.int64))
-    return table, run
+    return step, run
 
 
 def _check_inputs(offsets, values, counts, params, threads, artists):
@@ -1020,7 +1027,8 @@ def train(
         concurrent.futures.ThreadPoolExecutor(max_workers=workers) as trainers,
     ):
         future = pool.submit(epoch_pairs, 0)  # the first pairs are built while TF sets up
-        table, run = _traced_step(tf, params, cum, V, rng, artists, place)
+        step, run = _traced_step(tf, params, cum, V, rng, artists, place)
+        say(f"scatter-add: {step.scatter}")
         for e in range(params.epochs):
             started = time.perf_counter()
             pairs = future.result()
@@ -1041,7 +1049,7 @@ def train(
                 )
 
     return TrainResult(
-        embeddings=_embeddings(table, V, params, artists),
+        embeddings=_embeddings(step.table, V, params, artists),
         history=history,
         seconds=time.perf_counter() - t_start,
         params={**asdict(params), "threads": int(threads)},
