@@ -92,6 +92,7 @@ def test_build_writes_one_whole_library(tmp_path, monkeypatch):
     assert path.parent == tmp_path / "cache"
     scatter._build(tf, cxx, path)
     assert [p.name for p in path.parent.iterdir()] == [path.name] and path.stat().st_size > 0
+    assert path.stat().st_mode & 0o777 == 0o755  # readable and loadable as any build
 
     monkeypatch.setenv(scatter.CACHE_VARIABLE, str(tmp_path / "other"))
     monkeypatch.setenv("CXX", "false")  # a compiler that fails

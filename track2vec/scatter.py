@@ -114,6 +114,7 @@ def _build(tf, cxx: str, out: Path) -> None:
         if run.returncode != 0:
             last = " | ".join((run.stderr or run.stdout).strip().splitlines()[-3:])
             raise RuntimeError(f"{cxx} failed with exit status {run.returncode}: {last}")
+        os.chmod(tmp, 0o755)  # mkstemp's 0600, widened as a plain build's would be
         os.replace(tmp, out)
     finally:
         if os.path.exists(tmp):
