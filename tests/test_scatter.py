@@ -105,14 +105,17 @@ def test_build_writes_one_whole_library(tmp_path, monkeypatch):
 
 
 def test_the_library_is_named_by_what_builds_it(tmp_path, monkeypatch):
-    """Another source, TensorFlow version or compiler gets another library; the same ones the same."""
+    """Another source text or compiler gets another library; the same ones the same, wherever the source is."""
     monkeypatch.setenv(scatter.CACHE_VARIABLE, str(tmp_path))
     first = scatter._library_path(tf, "c++")
     assert scatter._library_path(tf, "c++") == first
     assert scatter._library_path(tf, "clang++") != first
-    source = tmp_path / "scatter.cc"
-    source.write_text(scatter.SOURCE.read_text() + "\n// changed\n")
-    monkeypatch.setattr(scatter, "SOURCE", source)
+    copy = tmp_path / "copy" / "scatter.cc"  # the same source elsewhere (scripts/track2vec is a link)
+    copy.parent.mkdir()
+    copy.write_text(scatter.SOURCE.read_text())
+    monkeypatch.setattr(scatter, "SOURCE", copy)
+    assert scatter._library_path(tf, "c++") == first
+    copy.write_text(scatter.SOURCE.read_text() + "\n// changed\n")
     assert scatter._library_path(tf, "c++") != first
 
 

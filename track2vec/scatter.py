@@ -63,8 +63,9 @@ def _compiler() -> str | None:
     return shutil.which("c++") or shutil.which("g++")
 
 
-def _command(tf, cxx: str, out: Path) -> list[str]:
-    """The compile-and-link command of the op, against the running TensorFlow's headers and library."""
+def _command(tf, cxx: str, out: Path, source: Path = SOURCE) -> list[str]:
+    """The compile-and-link command of ``source`` into ``out``, against the running TensorFlow's
+    headers and library."""
     return [
         cxx,
         "-O3",
@@ -72,7 +73,7 @@ def _command(tf, cxx: str, out: Path) -> list[str]:
         "-fPIC",
         "-w",  # TensorFlow's headers raise hundreds of deprecation warnings
         *tf.sysconfig.get_compile_flags(),
-        str(SOURCE),
+        str(source),
         "-o",
         str(out),
         *tf.sysconfig.get_link_flags(),
@@ -86,7 +87,9 @@ def _library_path(tf, cxx: str) -> Path:
     except (OSError, subprocess.SubprocessError):
         version = ""
     key = hashlib.sha256()
-    for part in (SOURCE.read_bytes(), tf.__version__, platform.machine(), cxx, version, *_command(tf, cxx, Path())):
+    # the source by its text, not its path: the package and scripts/track2vec (a link) share a build
+    command = _command(tf, cxx, Path(), source=Path(SOURCE.name))
+    for part in (SOURCE.read_bytes(), tf.__version__, platform.machine(), cxx, version, *command):
         key.update(part if isinstance(part, bytes) else part.encode())
         key.update(b"\0")
     return cache_dir() / f"scatter-{key.hexdigest()[:16]}.so"
