@@ -32,6 +32,15 @@ table = tf.Variable(np.random.rand(2 * V, D).astype(np.float32))
 compiled, how = scatter.compiled_op(tf)
 print(f"compiled scatter-add: {how}", flush=True)
 
+#: the writes compared, each ``write(t, rows, updates)``: TensorFlow's scatter-add, a gather, an
+#: add and a row copy (distinct rows only), and the compiled scatter-add where it could be built
+WRITES = {
+    "scatter-add": lambda t, i, x: t.scatter_add(tf.IndexedSlices(x, i)),
+    "gather + add + copy": lambda t, i, x: t.scatter_update(tf.IndexedSlices(tf.gather(t, i) + x, i)),
+}
+if compiled:
+    WRITES["compiled scatter-add"] = lambda t, i, x: compiled(t.handle, i, x)
+
 
 def ns_per_row(f, idx, n: int, B: int) -> float:
     """CPU ns per row of ``f`` applied to each of the ``n`` batches of ``B`` indices in ``idx``
@@ -73,12 +82,9 @@ for B in (4096, 32768):
         u, seg = tf.unique(i)
         table.scatter_add(tf.IndexedSlices(tf.math.unsorted_segment_sum(x, seg, tf.shape(u)[0]), u))
 
-    def compiled_(i):
-        compiled(table.handle, i, x)
-
     for name, f in (
         ("plain", plain),
-        *((("compiled", compiled_),) if compiled else ()),
+        *((("compiled", lambda i: WRITES["compiled scatter-add"](table, i, x)),) if compiled else ()),
         ("sorted", sorted_),
         ("dedup-sorted", dedup),
         ("unique+unsorted_segment_sum", uniq),
@@ -99,34 +105,20 @@ for dim in (50, 256):
         idx = tf.constant(np.stack([rng.choice(rows, B, replace=False) for _ in range(n)]).astype(np.int32))
         x = tf.constant(rng.random((B, dim)).astype(np.float32) * 1e-6)
 
-        def add(i, t=t, x=x):
-            t.scatter_add(tf.IndexedSlices(x, i))
-
-        def copy(i, t=t, x=x):
-            t.scatter_update(tf.IndexedSlices(tf.gather(t, i) + x, i))
-
-        def own(i, t=t, x=x):
-            compiled(t.handle, i, x)
-
-        variants = (("scatter-add", add), ("gather + add + copy", copy), ("compiled scatter-add", own))
-        for name, f in variants if compiled else variants[:2]:
+        for name, write in WRITES.items():
+            f = lambda i, t=t, x=x, write=write: write(t, i, x)  # noqa: E731
             print(f"distinct rows, {rows} x {dim}: {name} {ns_per_row(f, idx, n, B):.0f} ns/row", flush=True)
 
 # Two Hogwild workers adding 1 to the same 64 rows 2,000 times each, with the scatter-add, with
 # a gather, an add and a copy, and with the compiled scatter-add: the updates they lose.
-for name in ("scatter-add", "gather + add + copy", *(("compiled scatter-add",) if compiled else ())):
+for name, write in WRITES.items():
     t = tf.Variable(tf.zeros((64, D)))
     rows, ones = tf.range(64), tf.ones((64, D))
 
     @tf.function(autograph=False)
-    def work(k, name=name, t=t, rows=rows, ones=ones):
+    def work(k, write=write, t=t, rows=rows, ones=ones):
         def body(i):
-            if name == "scatter-add":
-                t.scatter_add(tf.IndexedSlices(ones, rows))
-            elif name == "compiled scatter-add":
-                compiled(t.handle, rows, ones)
-            else:
-                t.scatter_update(tf.IndexedSlices(tf.gather(t, rows) + ones, rows))
+            write(t, rows, ones)
             return i + 1
 
         return tf.while_loop(lambda i: i < k, body, [tf.constant(0)])
